@@ -1,0 +1,169 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrClosed is returned by a blocking call whose task was cancelled.
+var ErrClosed = errors.New("network: channel closed")
+
+// Event is a control event carried in-band with the records.
+type Event uint8
+
+const (
+	// EventNone marks a buffer of records.
+	EventNone Event = iota
+	// EventEndOfStream tells the consumer that the channel carries no more records.
+	EventEndOfStream
+)
+
+// Buffer is the unit pushed through a channel.
+type Buffer struct {
+	// Channel is the index of the channel in the consumer's inbox.
+	Channel int
+	// Event is EventNone for records, or the event the buffer carries.
+	Event Event
+	// Batch is the credit this buffer holds: for record buffers, a batch of
+	// typed records made by the producer's code (for example a *[]T); for
+	// events, whatever batch the producer had to take. The consumer gives
+	// it back with Inbox.Recycle.
+	Batch any
+}
+
+// Inbox is the merged input queue of one consumer subtask.
+type Inbox struct {
+	queue    chan Buffer
+	channels []*Channel
+}
+
+// NewInbox returns an inbox for a consumer with n input channels of `credits`
+// credits each.
+func NewInbox(n, credits int) *Inbox {
+	if credits < 1 {
+		credits = 1
+	}
+	in := &Inbox{queue: make(chan Buffer, n*credits), channels: make([]*Channel, n)}
+	for i := range in.channels {
+		in.channels[i] = &Channel{index: i, inbox: in, credits: credits, free: make(chan any, credits)}
+	}
+	return in
+}
+
+// Channels returns the number of input channels.
+func (in *Inbox) Channels() int { return len(in.channels) }
+
+// Channel returns the producer end of input channel i.
+func (in *Inbox) Channel(i int) *Channel { return in.channels[i] }
+
+// Queue returns the queue the consumer receives from.
+func (in *Inbox) Queue() <-chan Buffer { return in.queue }
+
+// Recycle returns a processed buffer's batch to its channel, giving the
+// producer its credit back.
+func (in *Inbox) Recycle(b Buffer) {
+	if b.Batch == nil {
+		return
+	}
+	select {
+	case in.channels[b.Channel].free <- b.Batch:
+	default:
+		// Cannot happen while producers respect their credits; dropping
+		// the batch only costs an allocation later.
+	}
+}
+
+// Channel is the producer end of one input channel of an inbox. It is used
+// by one producer goroutine.
+type Channel struct {
+	index   int
+	inbox   *Inbox
+	credits int
+	issued  int // batches handed out so far (producer goroutine only)
+	free    chan any
+}
+
+// Acquire returns a batch to fill: a recycled one, or nil when the producer
+// may allocate a new one. It blocks while all of the channel's credits are in
+// flight, until a batch comes back or done is closed (ErrClosed).
+func (c *Channel) Acquire(done <-chan struct{}) (any, error) {
+	select {
+	case b := <-c.free:
+		return b, nil
+	default:
+	}
+	if c.issued < c.credits {
+		c.issued++
+		return nil, nil
+	}
+	select {
+	case b := <-c.free:
+		return b, nil
+	case <-done:
+		return nil, ErrClosed
+	}
+}
+
+// Send pushes a buffer holding a batch got from Acquire. It never blocks.
+func (c *Channel) Send(ev Event, batch any) {
+	c.inbox.queue <- Buffer{Channel: c.index, Event: ev, Batch: batch}
+}
+
+// Exchange is the registry through which the producers and consumers of the
+// jobs of one process find each other's inboxes. Either side may come first.
+type Exchange struct {
+	mu      sync.Mutex
+	inboxes map[InboxID]*Inbox
+}
+
+// InboxID names the inbox of one consumer subtask of one job attempt.
+type InboxID struct {
+	Job     string
+	Attempt int
+	Task    string
+	Subtask int
+}
+
+func (id InboxID) String() string {
+	return fmt.Sprintf("%s/%d/%s/%d", id.Job, id.Attempt, id.Task, id.Subtask)
+}
+
+// NewExchange returns an empty registry.
+func NewExchange() *Exchange {
+	return &Exchange{inboxes: make(map[InboxID]*Inbox)}
+}
+
+// Inbox returns the inbox of id, creating it with n channels of the given
+// credits if it does not exist yet. Both sides must agree on n.
+func (x *Exchange) Inbox(id InboxID, n, credits int) (*Inbox, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if in, ok := x.inboxes[id]; ok {
+		if in.Channels() != n {
+			return nil, fmt.Errorf("network: inbox %s has %d channels, asked for %d", id, in.Channels(), n)
+		}
+		return in, nil
+	}
+	in := NewInbox(n, credits)
+	x.inboxes[id] = in
+	return in, nil
+}
+
+// Release drops every inbox of a job attempt.
+func (x *Exchange) Release(job string, attempt int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for id := range x.inboxes {
+		if id.Job == job && id.Attempt == attempt {
+			delete(x.inboxes, id)
+		}
+	}
+}
+
+// Len returns the number of registered inboxes (for tests and metrics).
+func (x *Exchange) Len() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.inboxes)
+}

@@ -1,0 +1,152 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/taskmanager/network"
+)
+
+// ErrCancelled is the error of a task stopped by cancellation.
+var ErrCancelled = errors.New("task cancelled")
+
+// Config tunes the data exchange of tasks.
+type Config struct {
+	// BatchSize is the number of records in a full in-process batch.
+	BatchSize int
+	// BufferTimeout bounds how long a record may wait in a partly filled
+	// batch while the task is busy. A task also flushes whenever it is
+	// about to wait for input.
+	BufferTimeout time.Duration
+	// Credits is the number of batches in flight per channel.
+	Credits int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{BatchSize: 512, BufferTimeout: 10 * time.Millisecond, Credits: 4}
+}
+
+// WithDefaults fills zero fields with defaults.
+func (c Config) WithDefaults() Config {
+	d := DefaultConfig()
+	if c.BatchSize <= 0 {
+		c.BatchSize = d.BatchSize
+	}
+	if c.BufferTimeout <= 0 {
+		c.BufferTimeout = d.BufferTimeout
+	}
+	if c.Credits <= 0 {
+		c.Credits = d.Credits
+	}
+	return c
+}
+
+// Deployment describes one subtask to run.
+type Deployment struct {
+	JobID   string
+	Attempt int
+	Graph   *jobgraph.Graph
+	Task    jobgraph.Task
+	Subtask int
+	// Inputs are the edges from other tasks into this task, Outputs the
+	// edges from this task's operators to other tasks, both in graph order.
+	Inputs  []jobgraph.TaskEdge
+	Outputs []jobgraph.TaskEdge
+	Config  Config
+}
+
+// String names the subtask as logs and errors show it.
+func (d *Deployment) String() string {
+	return fmt.Sprintf("%s (%d/%d)", d.Task.Name, d.Subtask+1, d.Task.Parallelism)
+}
+
+// IO gives a chain its channels.
+type IO interface {
+	// Done is closed when the task is cancelled; blocking sends select on it.
+	Done() <-chan struct{}
+	// Outputs returns the channels of an output edge, indexed by consumer
+	// subtask (one channel for a forward edge).
+	Outputs(e jobgraph.TaskEdge) ([]*network.Channel, error)
+	// Stats returns the task's counters; output writers add what they send.
+	Stats() *Stats
+}
+
+// Chain is one subtask of an operator chain, built by the job's code.
+type Chain interface {
+	// Open opens every operator, tail first.
+	Open() error
+	// IsSource reports whether the head is a source.
+	IsSource() bool
+	// Read asks the source head for the next records and returns how many
+	// it emitted; 0 means none were ready. It returns io.EOF when a bounded
+	// source is exhausted.
+	Read() (int, error)
+	// Process runs the records of one input buffer through the chain and
+	// returns how many there were.
+	Process(b *network.Buffer) int
+	// EndInput tells the chain that every input has ended (or the source is
+	// exhausted), so operators may emit their final results.
+	EndInput() error
+	// Flush sends partly filled output batches and flushes sinks.
+	Flush()
+	// EndOutputs sends end-of-stream on every output channel.
+	EndOutputs()
+	// Close releases the operators' resources; it is called once, also
+	// after a failure.
+	Close() error
+	// Operator returns the name of the operator that ran user code last,
+	// to attribute a panic.
+	Operator() string
+}
+
+// Program builds chains: the job's code as the TaskManager sees it.
+type Program interface {
+	NewChain(d *Deployment, io IO) (Chain, error)
+}
+
+// InputChannels returns the number of channels into subtask `subtask` of a
+// task with the given input edges: one per producer subtask, or one for a
+// forward edge.
+func InputChannels(g *jobgraph.Graph, inputs []jobgraph.TaskEdge) int {
+	n := 0
+	for _, e := range inputs {
+		n += fanIn(g, e)
+	}
+	return n
+}
+
+// ChannelIndex returns the inbox index, in the consumer, of the channel that
+// carries edge `edge` (an index into inputs) from producer subtask `producer`.
+func ChannelIndex(g *jobgraph.Graph, inputs []jobgraph.TaskEdge, edge, producer int) int {
+	base := 0
+	for _, e := range inputs[:edge] {
+		base += fanIn(g, e)
+	}
+	if inputs[edge].Partitioning == jobgraph.Forward {
+		return base
+	}
+	return base + producer
+}
+
+// EdgeOf returns the input edge index that inbox channel ch belongs to.
+func EdgeOf(g *jobgraph.Graph, inputs []jobgraph.TaskEdge, ch int) int {
+	for i, e := range inputs {
+		n := fanIn(g, e)
+		if ch < n {
+			return i
+		}
+		ch -= n
+	}
+	return -1
+}
+
+func fanIn(g *jobgraph.Graph, e jobgraph.TaskEdge) int {
+	if e.Partitioning == jobgraph.Forward {
+		return 1
+	}
+	src, _ := g.Operator(e.Source)
+	return src.Parallelism
+}
