@@ -1,0 +1,191 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/taskmanager/network"
+	"github.com/sluicehq/sluice/taskmanager/task"
+)
+
+// Operator lifecycle hooks; an operator implements those it needs.
+type (
+	opener   interface{ open() error }
+	finisher interface{ finish() error }
+	flusher  interface{ flush() }
+	closer   interface{ close() error }
+)
+
+// sourceHead is the input of a source operator: the task reads from it.
+type sourceHead interface {
+	read() (int, error)
+}
+
+// chain is one running subtask of an operator chain.
+type chain struct {
+	state   chainState
+	ops     []any // built operators, by chain index
+	source  sourceHead
+	inputs  []func(*network.Buffer) int // per input edge
+	edgeOf  []int                       // inbox channel -> input edge
+	writers []outputWriter
+}
+
+var _ task.Program = (*Environment)(nil)
+
+// NewChain builds one subtask of a task of this job; it implements
+// task.Program for the TaskManagers.
+func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, error) {
+	if e.planned == nil {
+		return nil, errors.New("stream: the environment has not been planned; call Plan or Execute first")
+	}
+	if e.planned.Fingerprint != d.Graph.Fingerprint {
+		return nil, fmt.Errorf("stream: job graph fingerprint %s does not match this binary's %s; run the binary the graph was planned from", d.Graph.Fingerprint, e.planned.Fingerprint)
+	}
+	uids := d.Task.Operators
+	c := &chain{ops: make([]any, len(uids))}
+	c.state.done = io.Done()
+	for _, uid := range uids {
+		n, ok := e.byUID[uid]
+		if !ok {
+			return nil, fmt.Errorf("stream: operator uid %s of task %q is not in this job; the binary does not match the submitted graph", uid, d.Task.Name)
+		}
+		c.state.names = append(c.state.names, n.name)
+	}
+	cfg := d.Config.WithDefaults()
+	stats := io.Stats()
+	// Build tail first so that each operator gets its outputs.
+	for i := len(uids) - 1; i >= 0; i-- {
+		n := e.byUID[uids[i]]
+		var outs []any
+		for _, ge := range d.Graph.Outputs(n.uid) {
+			target := e.byUID[ge.Target]
+			if j := slices.Index(uids, ge.Target); j >= 0 {
+				outs = append(outs, c.ops[j])
+				continue
+			}
+			te := slices.IndexFunc(d.Outputs, func(x jobgraph.TaskEdge) bool { return x.Source == ge.Source && x.Target == ge.Target })
+			if te < 0 {
+				return nil, fmt.Errorf("stream: edge %s -> %s is neither chained nor an output of task %q", n.name, target.name, d.Task.Name)
+			}
+			chans, err := io.Outputs(d.Outputs[te])
+			if err != nil {
+				return nil, err
+			}
+			spec := writerSpec{
+				part: ge.Partitioning, channels: chans, subtask: d.Subtask,
+				batchSize: cfg.BatchSize, done: io.Done(), sent: &stats.RecordsOut,
+				register: func(w outputWriter) { c.writers = append(c.writers, w) },
+			}
+			if in := n.edgeTo(target); in != nil && in.route != nil {
+				top, _ := d.Graph.Operator(target.uid)
+				spec.route = in.route(top.MaxParallelism, top.Parallelism)
+			}
+			outs = append(outs, n.writer(spec))
+		}
+		var out any
+		switch len(outs) {
+		case 0:
+			if n.kind != "sink" {
+				out = n.discard()
+			}
+		case 1:
+			out = outs[0]
+		default:
+			out = n.fanout(outs)
+		}
+		op, _ := d.Graph.Operator(n.uid)
+		prev := i
+		for _, in := range d.Graph.Inputs(n.uid) {
+			if j := slices.Index(uids, in.Source); j >= 0 {
+				prev = j
+			}
+		}
+		c.state.cur = i
+		built, err := n.build(&opContext{
+			chain: &c.state, idx: i, prev: prev, name: n.name, env: e,
+			subtask: d.Subtask, parallelism: op.Parallelism, maxPar: op.MaxParallelism,
+		}, out)
+		if err != nil {
+			return nil, fmt.Errorf("operator %q: %w", n.name, err)
+		}
+		c.ops[i] = built
+	}
+	head := e.byUID[uids[0]]
+	if src, ok := c.ops[0].(sourceHead); ok {
+		c.source = src
+		return c, nil
+	}
+	for range d.Inputs {
+		c.inputs = append(c.inputs, head.input(c.ops[0]))
+	}
+	for ch := range task.InputChannels(d.Graph, d.Inputs) {
+		c.edgeOf = append(c.edgeOf, task.EdgeOf(d.Graph, d.Inputs, ch))
+	}
+	return c, nil
+}
+
+func (c *chain) IsSource() bool { return c.source != nil }
+
+func (c *chain) Operator() string { return c.state.names[c.state.cur] }
+
+func (c *chain) Open() error {
+	for i := len(c.ops) - 1; i >= 0; i-- {
+		if o, ok := c.ops[i].(opener); ok {
+			c.state.cur = i
+			if err := o.open(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *chain) Read() (int, error) { return c.source.read() }
+
+func (c *chain) Process(b *network.Buffer) int { return c.inputs[c.edgeOf[b.Channel]](b) }
+
+func (c *chain) EndInput() error {
+	for i, op := range c.ops {
+		if f, ok := op.(finisher); ok {
+			c.state.cur = i
+			if err := f.finish(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *chain) Flush() {
+	for i, op := range c.ops {
+		if f, ok := op.(flusher); ok {
+			c.state.cur = i
+			f.flush()
+		}
+	}
+	for _, w := range c.writers {
+		w.flush()
+	}
+}
+
+func (c *chain) EndOutputs() {
+	for _, w := range c.writers {
+		w.end()
+	}
+}
+
+func (c *chain) Close() error {
+	var errs []error
+	for i, op := range c.ops {
+		if cl, ok := op.(closer); ok {
+			c.state.cur = i
+			if err := cl.close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

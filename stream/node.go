@@ -1,0 +1,214 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/taskmanager/network"
+)
+
+// node is one operator of the dataflow being built, with the typed closures
+// that build its runtime instances.
+type node struct {
+	env         *Environment
+	id          int
+	kind        string
+	name        string
+	uid         string
+	uidExplicit bool
+	parallelism int // 0: the environment's
+	maxPar      int // 0: derived
+	chaining    jobgraph.ChainingStrategy
+	group       string // "": inherited from the inputs
+	keyed       bool
+	bounded     bool
+	outType     string
+	inputs      []*edge
+
+	// build makes one subtask of the operator: given its output (an
+	// input[OUT], nil for a sink) it returns its own input (an input[IN],
+	// or a sourceHead for a source).
+	build func(c *opContext, out any) (any, error)
+	// writer makes an input[OUT] that sends records over channels.
+	writer func(w writerSpec) any
+	// fanout makes an input[OUT] that passes every batch to each output.
+	fanout func(outs []any) any
+	// discard makes an input[OUT] that drops records, for an unread stream.
+	discard func() any
+	// input makes the function that feeds one input buffer of []IN records
+	// to the operator's input.
+	input func(in any) func(*network.Buffer) int
+}
+
+// edge is an input of a node.
+type edge struct {
+	from *node
+	part jobgraph.Partitioning // "": forward when parallelisms match, else rebalance
+	// route, for hash edges, returns a function mapping a record to the
+	// consumer subtask, for a consumer of the given max parallelism and
+	// parallelism. Its hasher is private to the call.
+	route func(maxPar, par int) any
+}
+
+// newNode adds an operator producing OUT records.
+func newNode[OUT any](env *Environment, kind, name string, inputs []*edge) *node {
+	n := &node{
+		env:      env,
+		id:       len(env.nodes),
+		kind:     kind,
+		name:     name,
+		chaining: jobgraph.ChainAlways,
+		inputs:   inputs,
+		outType:  reflect.TypeFor[OUT]().String(),
+		writer:   func(w writerSpec) any { return newPartitionWriter[OUT](w) },
+		fanout:   func(outs []any) any { return newFanout[OUT](outs) },
+		discard:  func() any { return discard[OUT]{} },
+	}
+	seen := map[*node]bool{}
+	for _, in := range inputs {
+		if in.from.env != env {
+			env.fail(fmt.Errorf("%w: operator %q reads a stream of another environment", ErrInvalidJob, name))
+		}
+		if seen[in.from] {
+			env.fail(fmt.Errorf("%w: operator %q reads the output of %q twice; a stream cannot be unioned with itself", ErrInvalidJob, name, in.from.name))
+		}
+		seen[in.from] = true
+	}
+	env.nodes = append(env.nodes, n)
+	return n
+}
+
+// consumes records that the node reads IN records.
+func consumes[IN any](n *node) {
+	n.input = func(in any) func(*network.Buffer) int {
+		head := in.(input[IN])
+		return func(b *network.Buffer) int {
+			recs := *b.Batch.(*[]IN)
+			head.push(recs)
+			return len(recs)
+		}
+	}
+}
+
+func (n *node) setParallelism(p int) {
+	if p < 1 {
+		n.env.fail(fmt.Errorf("%w: operator %q: parallelism %d must be at least 1", ErrInvalidJob, n.name, p))
+		return
+	}
+	n.parallelism = p
+}
+
+// par returns the effective parallelism.
+func (n *node) par() int {
+	if n.parallelism > 0 {
+		return n.parallelism
+	}
+	return n.env.parallelism
+}
+
+// maxParallelism returns the effective max parallelism: the operator's, the
+// environment's, or 128 raised to 1.5 times the parallelism rounded up to a
+// power of two.
+func (n *node) maxParallelism() int {
+	if n.maxPar > 0 {
+		return n.maxPar
+	}
+	if n.env.maxParallelism > 0 {
+		return n.env.maxParallelism
+	}
+	p := n.par()
+	m := jobgraph.DefaultMaxParallelism
+	for m < p+p/2 && m < jobgraph.UpperBoundMaxParallelism {
+		m *= 2
+	}
+	return m
+}
+
+func (n *node) slotGroup() string {
+	if n.group != "" {
+		return n.group
+	}
+	g := ""
+	for _, in := range n.inputs {
+		ig := in.from.slotGroup()
+		if g != "" && ig != g {
+			return jobgraph.DefaultSlotSharingGroup
+		}
+		g = ig
+	}
+	if g == "" {
+		return jobgraph.DefaultSlotSharingGroup
+	}
+	return g
+}
+
+func (e *edge) partitioning(to *node) jobgraph.Partitioning {
+	if e.part != "" {
+		return e.part
+	}
+	if e.from.par() == to.par() {
+		return jobgraph.Forward
+	}
+	return jobgraph.Rebalance
+}
+
+// Plan builds and validates the job graph without running anything.
+func (e *Environment) Plan(name string) (*jobgraph.Graph, error) {
+	if len(e.errs) > 0 {
+		return nil, errors.Join(e.errs...)
+	}
+	if len(e.nodes) == 0 {
+		return nil, fmt.Errorf("%w: job %q has no operators; add a source and a sink before Execute", ErrInvalidJob, name)
+	}
+	g := &jobgraph.Graph{Version: jobgraph.FormatVersion, Name: name, ChainingDisabled: e.chainingOff}
+	e.byUID = make(map[string]*node, len(e.nodes))
+	ordinals := map[string]int{}
+	for _, n := range e.nodes {
+		var inUIDs []string
+		for _, in := range n.inputs {
+			inUIDs = append(inUIDs, in.from.uid)
+		}
+		if !n.uidExplicit {
+			shape := fmt.Sprint(n.kind, inUIDs)
+			n.uid = jobgraph.DeriveUID(n.kind, inUIDs, ordinals[shape])
+			ordinals[shape]++
+		}
+		if other, dup := e.byUID[n.uid]; dup {
+			return nil, fmt.Errorf("%w: operators %q and %q have the same uid %q; give each a unique UID", ErrInvalidJob, other.name, n.name, n.uid)
+		}
+		e.byUID[n.uid] = n
+		g.Operators = append(g.Operators, jobgraph.Operator{
+			UID:              n.uid,
+			UIDExplicit:      n.uidExplicit,
+			Name:             n.name,
+			Kind:             n.kind,
+			Parallelism:      n.par(),
+			MaxParallelism:   n.maxParallelism(),
+			SlotSharingGroup: n.slotGroup(),
+			Chaining:         n.chaining,
+			Keyed:            n.keyed,
+			Bounded:          n.bounded,
+			OutType:          n.outType,
+		})
+		for _, in := range n.inputs {
+			g.Edges = append(g.Edges, jobgraph.Edge{Source: in.from.uid, Target: n.uid, Partitioning: in.partitioning(n)})
+		}
+	}
+	if err := g.Seal(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidJob, err)
+	}
+	e.planned = g
+	return g, nil
+}
+
+// edgeTo returns the typed edge from n into the node with uid target.
+func (n *node) edgeTo(target *node) *edge {
+	i := slices.IndexFunc(target.inputs, func(e *edge) bool { return e.from == n })
+	if i < 0 {
+		return nil
+	}
+	return target.inputs[i]
+}

@@ -1,0 +1,272 @@
+package stream
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Source is a user-defined source: it opens one Reader per parallel subtask.
+type Source[T any] interface {
+	// Bounded reports whether the source ends.
+	Bounded() bool
+	// Open returns the reader of subtask `subtask` out of `parallelism`.
+	Open(subtask, parallelism int) (Reader[T], error)
+}
+
+// Reader reads the records of one source subtask.
+type Reader[T any] interface {
+	// Read emits the next records to out (a few hundred at most, so that
+	// the task stays responsive) and returns how many. It returns 0 when
+	// nothing is ready yet, and io.EOF when a bounded source is exhausted.
+	// It may block briefly, not indefinitely.
+	Read(out Collector[T]) (int, error)
+	// Close releases the reader's resources.
+	Close() error
+}
+
+// readBatch is how many records the built-in readers emit per Read.
+const readBatch = 256
+
+// FromSource adds a user-defined source.
+func FromSource[T any](env *Environment, name string, src Source[T]) *DataStream[T] {
+	n := newNode[T](env, "source", name, nil)
+	n.bounded = src.Bounded()
+	n.build = func(c *opContext, out any) (any, error) {
+		r, err := src.Open(c.subtask, c.parallelism)
+		if err != nil {
+			return nil, err
+		}
+		op := &sourceOp[T]{ts: c.chain, idx: c.idx, r: r, out: out.(input[T]), em: newEmitter[T](c, out)}
+		if f, ok := r.(filler[T]); ok {
+			op.fill = f.fill
+		}
+		return op, nil
+	}
+	return streamOf[T](n)
+}
+
+type sourceOp[T any] struct {
+	ts   *chainState
+	idx  int
+	r    Reader[T]
+	fill func([]T) ([]T, error)
+	buf  []T
+	out  input[T]
+	em   *emitter[T]
+}
+
+// filler is a Reader that can fill a batch directly, skipping the Collector.
+type filler[T any] interface {
+	fill(buf []T) ([]T, error)
+}
+
+func (s *sourceOp[T]) read() (int, error) {
+	s.ts.cur = s.idx
+	if s.fill != nil {
+		buf, err := s.fill(s.buf[:0])
+		s.buf = buf
+		if len(buf) > 0 {
+			s.out.push(buf)
+		}
+		return len(buf), err
+	}
+	n, err := s.r.Read(s.em)
+	s.em.emit()
+	return n, err
+}
+
+func (s *sourceOp[T]) close() error { return s.r.Close() }
+
+// indexed is a source of count records made by gen(i); count < 0 means
+// unbounded. Bounded sources split [0, count) into contiguous ranges, one per
+// subtask; unbounded ones interleave (subtask, subtask+p, ...). perSecond, if
+// positive, caps the rate of the whole source.
+type indexed[T any] struct {
+	count     int64
+	gen       func(int64) T
+	perSecond float64
+}
+
+func (s indexed[T]) Bounded() bool { return s.count >= 0 }
+
+func (s indexed[T]) Open(subtask, parallelism int) (Reader[T], error) {
+	r := &indexReader[T]{gen: s.gen, step: 1, rate: s.perSecond / float64(parallelism)}
+	if s.count >= 0 {
+		p := int64(parallelism)
+		r.next = int64(subtask) * s.count / p
+		r.end = int64(subtask+1) * s.count / p
+	} else {
+		r.next, r.step, r.end = int64(subtask), int64(parallelism), -1
+	}
+	return r, nil
+}
+
+type indexReader[T any] struct {
+	gen       func(int64) T
+	next, end int64 // end < 0: unbounded
+	step      int64
+	rate      float64 // records per second of this subtask; 0: unlimited
+	start     time.Time
+	emitted   int64
+}
+
+func (r *indexReader[T]) Read(out Collector[T]) (int, error) {
+	buf, err := r.fill(nil)
+	for _, v := range buf {
+		out.Collect(v)
+	}
+	return len(buf), err
+}
+
+func (r *indexReader[T]) fill(buf []T) ([]T, error) {
+	n := int64(readBatch)
+	if r.end >= 0 {
+		if r.next >= r.end {
+			return buf, io.EOF
+		}
+		n = min(n, r.end-r.next)
+	}
+	if r.rate > 0 {
+		if r.start.IsZero() {
+			r.start = time.Now()
+		}
+		due := int64(time.Since(r.start).Seconds()*r.rate) + 1 - r.emitted
+		if due <= 0 {
+			next := r.start.Add(time.Duration(float64(r.emitted) / r.rate * float64(time.Second)))
+			time.Sleep(min(time.Until(next), 50*time.Millisecond))
+			return buf, nil
+		}
+		n = min(n, due)
+	}
+	gen, next, step := r.gen, r.next, r.step
+	for range n {
+		buf = append(buf, gen(next))
+		next += step
+	}
+	r.next = next
+	r.emitted += n
+	return buf, nil
+}
+
+func (r *indexReader[T]) Close() error { return nil }
+
+// FromSlice adds a bounded source of the given records, split over its
+// subtasks in contiguous ranges.
+func FromSlice[T any](env *Environment, items []T) *DataStream[T] {
+	items = append([]T(nil), items...)
+	return FromSource(env, "Slice", indexed[T]{count: int64(len(items)), gen: func(i int64) T { return items[i] }})
+}
+
+// FromGenerator adds a parallel source of count records, record i being
+// fn(i); a negative count makes it unbounded. fn must be safe to call from
+// several goroutines.
+func FromGenerator[T any](env *Environment, count int64, fn func(i int64) T) *DataStream[T] {
+	return FromSource(env, "Generator", indexed[T]{count: count, gen: fn})
+}
+
+// FromSequence adds a bounded source of the numbers from, from+1, ..., to.
+func FromSequence(env *Environment, from, to int64) *DataStream[int64] {
+	count := max(to-from+1, 0)
+	return FromSource(env, "Sequence", indexed[int64]{count: count, gen: func(i int64) int64 { return from + i }})
+}
+
+// UnboundedSequence adds an unbounded source of the numbers from, from+1, ...,
+// at perSecond records per second over all subtasks (0: as fast as possible).
+func UnboundedSequence(env *Environment, from int64, perSecond float64) *DataStream[int64] {
+	return FromSource(env, "Sequence", indexed[int64]{count: -1, perSecond: perSecond, gen: func(i int64) int64 { return from + i }})
+}
+
+// FromTextFile adds a bounded source of the lines of a text file, without
+// their line endings. Subtasks read disjoint byte ranges of the file, each
+// line belonging to the range it starts in.
+func FromTextFile(env *Environment, path string) *DataStream[string] {
+	return FromSource(env, "TextFile", textFile(path))
+}
+
+type textFile string
+
+func (textFile) Bounded() bool { return true }
+
+func (f textFile) Open(subtask, parallelism int) (Reader[string], error) {
+	file, err := os.Open(string(f))
+	if err != nil {
+		return nil, fmt.Errorf("text file source: %w", err)
+	}
+	info, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("text file source: %w", err)
+	}
+	size, p := info.Size(), int64(parallelism)
+	start, end := int64(subtask)*size/p, int64(subtask+1)*size/p
+	r := &lineReader{f: file, pos: start, end: end}
+	if start > 0 {
+		// Skip the line in progress at start: it belongs to the previous
+		// range. Reading from start-1 through the next newline also
+		// handles a range that begins exactly at a line.
+		if _, err := file.Seek(start-1, io.SeekStart); err != nil {
+			file.Close()
+			return nil, fmt.Errorf("text file source: %w", err)
+		}
+	}
+	r.br = bufio.NewReaderSize(file, 64<<10)
+	if start > 0 {
+		skipped, err := r.br.ReadString('\n')
+		r.pos = start - 1 + int64(len(skipped))
+		if err != nil {
+			r.pos = end // no line starts in this range
+		}
+	}
+	return r, nil
+}
+
+type lineReader struct {
+	f        *os.File
+	br       *bufio.Reader
+	pos, end int64 // offset of the next line; lines starting before end are ours
+}
+
+func (r *lineReader) Read(out Collector[string]) (int, error) {
+	n := 0
+	for n < readBatch {
+		if r.pos >= r.end {
+			return n, eofIf(n)
+		}
+		line, err := r.br.ReadString('\n')
+		if len(line) == 0 && err != nil {
+			if errors.Is(err, io.EOF) {
+				r.pos = r.end
+				return n, eofIf(n)
+			}
+			return n, err
+		}
+		r.pos += int64(len(line))
+		line = trimEOL(line)
+		out.Collect(line)
+		n++
+	}
+	return n, nil
+}
+
+func eofIf(n int) error {
+	if n == 0 {
+		return io.EOF
+	}
+	return nil
+}
+
+func trimEOL(s string) string {
+	if len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+		if len(s) > 0 && s[len(s)-1] == '\r' {
+			s = s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+func (r *lineReader) Close() error { return r.f.Close() }
