@@ -225,3 +225,29 @@ func TestAppendBinaryErrorPanics(t *testing.T) {
 		})
 	}
 }
+
+func TestNestedCountsDoNotAmplify(t *testing.T) {
+	// Every level of a tree claims as many children as the rest of the
+	// input could hold, then descends into its first child. Allocating
+	// all claimed children up front at every level would take memory
+	// quadratic in the input size.
+	const levels = 5000
+	var in []byte // built backwards, from the innermost level
+	for range levels {
+		minSize := 3 // of a tree: Name, Kids and ByName, all empty
+		level := append([]byte{0}, uvarint(uint64(len(in)/minSize))...)
+		in = append(level, in...)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var tr tree
+	_, err := codec.MustFor[tree]().Decode(in, &tr)
+	runtime.ReadMemStats(&after)
+	if !isDecodeError(err) {
+		t.Fatalf("got error %v, want ErrTruncated or ErrCorrupt", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Fatalf("decoding %d bytes allocated %d MiB", len(in), n>>20)
+	}
+	t.Logf("decoding %d bytes allocated %d KiB", len(in), (after.TotalAlloc-before.TotalAlloc)>>10)
+}

@@ -7,20 +7,26 @@ import (
 	"unsafe"
 )
 
-// mapScratch holds a key and a value for moving map entries in and out of
-// a map without allocating.
+// mapScratch is the working space of a map encoder or decoder, reused
+// through a sync.Pool so that neither allocates.
 type mapScratch struct {
-	key, val   reflect.Value // settable
+	m          reflect.Value // settable map variable at mp, for encoding
+	key, val   reflect.Value // settable key and value variables
+	mp         unsafe.Pointer
 	keyp, valp unsafe.Pointer
 }
 
 func newMapScratch(t reflect.Type) *mapScratch {
-	k, v := reflect.New(t.Key()), reflect.New(t.Elem())
-	return &mapScratch{key: k.Elem(), val: v.Elem(), keyp: k.UnsafePointer(), valp: v.UnsafePointer()}
+	m, k, v := reflect.New(t), reflect.New(t.Key()), reflect.New(t.Elem())
+	return &mapScratch{
+		m: m.Elem(), key: k.Elem(), val: v.Elem(),
+		mp: m.UnsafePointer(), keyp: k.UnsafePointer(), valp: v.UnsafePointer(),
+	}
 }
 
 // release zeroes s, so that it keeps nothing alive, and returns it to pool.
 func (s *mapScratch) release(pool *sync.Pool) {
+	*(*unsafe.Pointer)(s.mp) = nil
 	s.key.SetZero()
 	s.val.SetZero()
 	pool.Put(s)
@@ -42,25 +48,28 @@ func (c *compiler) mapPlan(p *plan) error {
 	// only when encoding or decoding.
 	p.minSize = 1
 	pool := &sync.Pool{New: func() any { return newMapScratch(t) }}
+	entrySize := int(t.Key().Size() + t.Elem().Size())
 	p.enc = func(buf []byte, ptr unsafe.Pointer, depth int) []byte {
-		if *(*unsafe.Pointer)(ptr) == nil {
+		mp := *(*unsafe.Pointer)(ptr) // a map is a pointer
+		if mp == nil {
 			return append(buf, 0)
 		}
-		m := reflect.NewAt(t, ptr).Elem()
-		n := m.Len()
-		buf = appendUvarint(buf, uint64(n))
-		if n == 0 {
-			return buf
-		}
-		checkEncodeDepth(t, depth)
 		s := pool.Get().(*mapScratch)
-		var it reflect.MapIter
-		it.Reset(m)
-		for it.Next() {
-			s.key.SetIterKey(&it)
-			s.val.SetIterValue(&it)
-			buf = kp.enc(buf, s.keyp, depth+1)
-			buf = vp.enc(buf, s.valp, depth+1)
+		// Point s.m at the map rather than using reflect.NewAt(t, ptr),
+		// which looks up the type *t on every call.
+		*(*unsafe.Pointer)(s.mp) = mp
+		n := s.m.Len()
+		buf = appendUvarint(buf, uint64(n))
+		if n > 0 {
+			checkEncodeDepth(t, depth)
+			var it reflect.MapIter
+			it.Reset(s.m)
+			for it.Next() {
+				s.key.SetIterKey(&it)
+				s.val.SetIterValue(&it)
+				buf = kp.enc(buf, s.keyp, depth+1)
+				buf = vp.enc(buf, s.valp, depth+1)
+			}
 		}
 		s.release(pool)
 		return buf
@@ -82,20 +91,20 @@ func (c *compiler) mapPlan(p *plan) error {
 			// Keys of a zero-size type are all equal.
 			return 0, fmt.Errorf("%w: %d entries in a map with a zero-size key type", ErrCorrupt, n)
 		}
-		m := reflect.MakeMapWithSize(t, n)
+		m := reflect.MakeMapWithSize(t, prealloc(n, entrySize, depth))
 		s := pool.Get().(*mapScratch)
 		defer s.release(pool)
 		for i := range n {
-			k, err := kp.dec(buf[off:], s.keyp, depth+1)
+			used, err := kp.dec(buf[off:], s.keyp, depth+1)
 			if err != nil {
 				return 0, atMapKey(err, i)
 			}
-			off += k
-			k, err = vp.dec(buf[off:], s.valp, depth+1)
+			off += used
+			used, err = vp.dec(buf[off:], s.valp, depth+1)
 			if err != nil {
 				return 0, atMapValue(err, i)
 			}
-			off += k
+			off += used
 			m.SetMapIndex(s.key, s.val)
 			if m.Len() != i+1 {
 				return 0, atMapKey(fmt.Errorf("%w: duplicate map key", ErrCorrupt), i)

@@ -2,8 +2,11 @@ package codec_test
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,14 +35,23 @@ func roundTripWant[T any](v, want T) func(*testing.T) {
 			t.Fatalf("Decode consumed %d bytes, want %d", n, len(enc))
 		}
 		if !equal(got, want) {
-			t.Fatalf("round trip of %#v gave %#v", want, got)
+			t.Fatalf("round trip of %s gave %s", brief(want), brief(got))
 		}
 		// Trailing input is left alone.
 		n, err = c.Decode(append(enc, 0xff, 0x00), &got)
 		if err != nil || n != len(enc) || !equal(got, want) {
-			t.Fatalf("Decode with trailing bytes: n=%d err=%v got %#v", n, err, got)
+			t.Fatalf("Decode with trailing bytes: n=%d err=%v got %s", n, err, brief(got))
 		}
 	}
+}
+
+// brief formats v for a test failure, cut short if long.
+func brief(v any) string {
+	s := fmt.Sprintf("%#v", v)
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
 }
 
 // encode appends v after a prefix, checks that Append kept the prefix, and
@@ -203,6 +215,13 @@ func TestRoundTripComposite(t *testing.T) {
 		{"BinaryAppender", roundTrip(version{3, 14})},
 		{"BinaryAppender slice", roundTrip([]version{{1, 0}, {2, 1}})},
 		{"BinaryAppender long", roundTrip(banner(strings.Repeat("x", 300)))},
+		{"large slice", roundTrip(seq(100_000, func(i int) int64 { return int64(i) * -7919 }))},
+		{"large nested slices", roundTrip(seq(50, func(i int) []string { return seq(1+i*100, strconv.Itoa) }))},
+		{"large map", roundTrip(maps.Collect(func(yield func(int, string) bool) {
+			for i := range 20_000 {
+				yield(i, strconv.Itoa(i))
+			}
+		}))},
 		{"BinaryAppender map key", roundTrip(map[banner]version{"a": {1, 2}, banner(strings.Repeat("y", 200)): {3, 4}})},
 	}
 	for _, tt := range tests {
@@ -211,6 +230,15 @@ func TestRoundTripComposite(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// seq returns f(0), ..., f(n-1).
+func seq[T any](n int, f func(int) T) []T {
+	s := make([]T, n)
+	for i := range s {
+		s[i] = f(i)
+	}
+	return s
+}
 
 func TestTimeLocation(t *testing.T) {
 	// A time in a fixed zone keeps its instant and offset.

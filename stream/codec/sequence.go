@@ -103,13 +103,19 @@ func (c *compiler) slicePlan(p *plan) error {
 			return 0, errTooDeep
 		}
 		// Let reflect allocate the backing array: it knows the element
-		// type's pointer layout. readCount has bounded n by the input.
-		reflect.NewAt(t, ptr).Elem().Grow(n)
-		h.len = n
+		// type's pointer layout.
+		v := reflect.NewAt(t, ptr).Elem()
 		if ep.empty {
+			v.Grow(n) // allocates nothing
+			h.len = n
 			return off, nil
 		}
+		v.Grow(prealloc(n, int(size), depth))
 		for i := range n {
+			if i == h.cap {
+				v.Grow(1) // grows the capacity geometrically
+			}
+			h.len = i + 1
 			m, err := ep.dec(buf[off:], unsafe.Add(h.data, uintptr(i)*size), depth+1)
 			if err != nil {
 				return 0, atIndex(err, i)
@@ -119,4 +125,26 @@ func (c *compiler) slicePlan(p *plan) error {
 		return off, nil
 	}
 	return nil
+}
+
+// maxPrealloc bounds the memory allocated for a slice or map at depth 0
+// before its elements are decoded. The bound halves at each level of
+// nesting.
+//
+// readCount bounds a count by the remaining input, but the input left for
+// nested values of a recursive type is counted again at each level: a tree
+// whose every first child claims as many children as the input could hold
+// would otherwise allocate memory quadratic in the input size. With the
+// bound halving, all levels together preallocate at most 2*maxPrealloc;
+// past that, slices grow as their elements are actually decoded.
+const maxPrealloc = 64 << 10
+
+// prealloc returns how many of n elements of the given size to allocate
+// before decoding them, at the given depth.
+func prealloc(n, size, depth int) int {
+	budget := maxPrealloc >> min(depth, 31)
+	if size > 0 && n > budget/size {
+		return max(1, budget/size)
+	}
+	return n
 }
