@@ -3,6 +3,7 @@ package keygroup
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"reflect"
 
@@ -53,6 +54,9 @@ func NewHasher[K any]() (Hasher[K], error) {
 		return any(Hasher[uint64](hashUint)).(Hasher[K]), nil
 	case uint32:
 		return any(Hasher[uint32](func(v uint32) uint64 { return hashUint(uint64(v)) })).(Hasher[K]), nil
+	case float64:
+		// -0 and +0 are equal keys: hash them alike.
+		return any(Hasher[float64](func(v float64) uint64 { return hashUint(math.Float64bits(v + 0)) })).(Hasher[K]), nil
 	}
 	c, err := codec.For[K]()
 	if err != nil {

@@ -1,6 +1,7 @@
 package keygroup
 
 import (
+	"math"
 	"testing"
 )
 
@@ -71,6 +72,13 @@ func TestHashersAreStable(t *testing.T) {
 	hint, _ := NewHasher[int]()
 	if hint(7) != hi(7) {
 		t.Fatal("int and int64 keys of the same value must hash alike")
+	}
+}
+
+func TestNegativeZeroKeyHashesLikeZero(t *testing.T) {
+	h, _ := NewHasher[float64]()
+	if negZero := math.Copysign(0, -1); h(negZero) != h(0) {
+		t.Fatal("-0.0 and +0.0 are equal keys but hash apart")
 	}
 }
 
