@@ -163,16 +163,6 @@ func (j *job) cancel() effect {
 	return effectCancelAll
 }
 
-// fail fails the job before or while deploying (e.g. a deployment error).
-func (j *job) fail(err error) effect {
-	if j.state.Terminal() || j.state == StateFailing {
-		return effectNone
-	}
-	j.state = StateFailing
-	j.err = fmt.Errorf("%w: job %q (%s): %w", ErrJobFailed, j.name, j.id, err)
-	return effectCancelAll
-}
-
 func (j *job) finish(now time.Time) {
 	j.end = now
 	switch j.state {

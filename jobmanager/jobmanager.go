@@ -117,6 +117,7 @@ func (jm *JobManager) Submit(ctx context.Context, sub Submission) (string, error
 	jm.mu.Unlock()
 	jm.log.Info("job submitted", "job", id, "name", g.Name, "subtasks", len(j.subtasks))
 
+	var pending []*task.Deployment
 	for _, t := range tasks {
 		d := task.Deployment{JobID: id, Graph: g, Task: t, Config: sub.Config}
 		for _, e := range edges {
@@ -130,14 +131,23 @@ func (jm *JobManager) Submit(ctx context.Context, sub Submission) (string, error
 		for i := range t.Parallelism {
 			d := d
 			d.Subtask = i
-			slot := placement[scheduler.SubtaskID{Task: t.ID, Index: i}]
-			jm.mu.Lock()
-			tm := jm.tms[slot.TaskManager]
-			jm.mu.Unlock()
-			if err := tm.Deploy(&d, sub.Program); err != nil {
-				jm.apply(j, func() effect { return j.fail(fmt.Errorf("deploying %s: %w", d.String(), err)) })
-				return id, nil
+			pending = append(pending, &d)
+		}
+	}
+	for k, d := range pending {
+		slot := placement[scheduler.SubtaskID{Task: d.Task.ID, Index: d.Subtask}]
+		jm.mu.Lock()
+		tm := jm.tms[slot.TaskManager]
+		jm.mu.Unlock()
+		if err := tm.Deploy(d, sub.Program); err != nil {
+			// The subtasks never deployed will not report: account
+			// for them here so the job can reach a final state.
+			jm.UpdateTask(task.Update{JobID: id, Task: d.Task.ID, Subtask: d.Subtask, State: task.StateFailed,
+				Err: fmt.Errorf("deploying %s to %s: %w", d, slot.TaskManager, err)})
+			for _, rest := range pending[k+1:] {
+				jm.UpdateTask(task.Update{JobID: id, Task: rest.Task.ID, Subtask: rest.Subtask, State: task.StateCancelled})
 			}
+			break
 		}
 	}
 	return id, nil
