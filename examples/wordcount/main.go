@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sluicehq/sluice/stream"
 )
@@ -59,13 +60,14 @@ func run(input string, parallelism, top int) error {
 	for _, c := range all {
 		total += c
 	}
-	fmt.Printf("%d words, %d distinct, counted at parallelism %d in %v by %d tasks:\n",
-		total, len(all), parallelism, res.Duration().Round(100_000), len(res.Tasks))
+	var tasks []string
 	for _, t := range res.Tasks {
 		if t.Subtask == 0 {
-			fmt.Printf("  task %-40s x%d\n", t.Name, t.Parallelism)
+			tasks = append(tasks, fmt.Sprintf("  %-32s %d subtasks", t.Name, t.Parallelism))
 		}
 	}
+	fmt.Printf("%d words, %d distinct, counted in %v by %d chained tasks:\n%s\n",
+		total, len(all), res.Duration().Round(10*time.Microsecond), len(tasks), strings.Join(tasks, "\n"))
 	fmt.Printf("top %d:\n", top)
 	for _, wc := range Top(all, top) {
 		fmt.Printf("  %-12s %d\n", wc.Word, wc.Count)
