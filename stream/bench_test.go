@@ -90,7 +90,7 @@ func report(b *testing.B, n int64, runtime, plain time.Duration) {
 // BenchmarkChainedPipeline: source -> map -> filter -> sink, chained into one
 // task at parallelism 1, against a plain loop doing the same calls.
 func BenchmarkChainedPipeline(b *testing.B) {
-	n := int64(max(b.N, 1_000_000))
+	n := int64(max(b.N, 2_000_000))
 	var want atomic.Int64
 	plainChained(n, benchGen, benchMap, benchFilter, &sumSink{total: &want})
 	pipeline := func() {
@@ -121,7 +121,7 @@ func BenchmarkChainedPipeline(b *testing.B) {
 // BenchmarkKeyedReduce: source -> keyBy (shuffle) -> reduce -> sink at
 // parallelism 2, against a plain single-goroutine loop with a map.
 func BenchmarkKeyedReduce(b *testing.B) {
-	n := int64(max(b.N, 1_000_000))
+	n := int64(max(b.N, 2_000_000))
 	pipeline := func() {
 		// The sink counts the running results; which values they take
 		// depends on how the two source subtasks interleave, so the values

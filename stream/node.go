@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/stream/codec"
 	"github.com/sluicehq/sluice/taskmanager/network"
 )
 
@@ -38,6 +39,8 @@ type node struct {
 	fanout func(outs []any) any
 	// discard makes an input[OUT] that drops records, for an unread stream.
 	discard func() any
+	// codecErr reports whether OUT records can cross a process boundary.
+	codecErr func() error
 	// input makes the function that feeds one input buffer of []IN records
 	// to the operator's input.
 	input func(in any) func(*network.Buffer) int
@@ -66,6 +69,7 @@ func newNode[OUT any](env *Environment, kind, name string, inputs []*edge) *node
 		writer:   func(w writerSpec) any { return newPartitionWriter[OUT](w) },
 		fanout:   func(outs []any) any { return newFanout[OUT](outs) },
 		discard:  func() any { return discard[OUT]{} },
+		codecErr: func() error { _, err := codec.For[OUT](); return err },
 	}
 	seen := map[*node]bool{}
 	for _, in := range inputs {
@@ -199,6 +203,18 @@ func (e *Environment) Plan(name string) (*jobgraph.Graph, error) {
 	}
 	if err := g.Seal(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidJob, err)
+	}
+	// Records of an edge that is not chained are exchanged between tasks,
+	// which on a cluster means between processes: they need a codec.
+	for _, edge := range g.Edges {
+		if g.Chainable(edge) {
+			continue
+		}
+		n := e.byUID[edge.Source]
+		if err := n.codecErr(); err != nil {
+			return nil, fmt.Errorf("%w: operator %q sends %s records to %q over an exchange, which needs a codec: %w",
+				ErrInvalidJob, n.name, n.outType, e.byUID[edge.Target].name, err)
+		}
 	}
 	e.planned = g
 	return g, nil

@@ -371,6 +371,12 @@ func TestInvalidJobsNameTheOperator(t *testing.T) {
 			a := stream.FromSequence(env, 1, 10)
 			stream.Collect(stream.Union(a, stream.FromSequence(env, 1, 2)).Name("u"))
 		}, "union"},
+		{"exchanged type without a codec", func(env *stream.Environment) {
+			type withFunc struct{ F func() }
+			src := stream.FromSequence(env, 1, 10)
+			m := stream.Map(src, func(v int64) withFunc { return withFunc{} }).Name("makes-funcs")
+			stream.Collect(m.Rebalance())
+		}, "makes-funcs"},
 		{"unhashable key", func(env *stream.Environment) {
 			src := stream.FromSequence(env, 1, 10)
 			type badKey struct{ F any }
@@ -389,6 +395,20 @@ func TestInvalidJobsNameTheOperator(t *testing.T) {
 				t.Fatalf("err = %v; want ErrInvalidJob naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestChainedTypeNeedsNoCodec(t *testing.T) {
+	// Records that stay inside a chain are never encoded.
+	type withFunc struct{ F func() int64 }
+	env := stream.NewEnvironment().SetParallelism(2)
+	m := stream.Map(stream.FromSequence(env, 1, 10), func(v int64) withFunc { return withFunc{func() int64 { return v }} })
+	out := stream.Collect(stream.Map(m, func(w withFunc) int64 { return w.F() }))
+	if _, err := env.Execute(testContext(t), "chained-funcs"); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() != 10 {
+		t.Fatalf("got %d records", out.Len())
 	}
 }
 
