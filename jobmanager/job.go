@@ -13,9 +13,9 @@ import (
 // JobState is the lifecycle state of a job.
 type JobState string
 
-// Job states, as in Flink.
+// Job states, as in Flink (a job is running from its submission until there
+// is a phase of waiting for slots).
 const (
-	StateCreated    JobState = "created"
 	StateRunning    JobState = "running"
 	StateFailing    JobState = "failing"
 	StateFailed     JobState = "failed"

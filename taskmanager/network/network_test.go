@@ -3,6 +3,8 @@ package network
 import (
 	"errors"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 func TestCreditsBoundInFlightBatches(t *testing.T) {
@@ -73,3 +75,5 @@ func TestExchangeSharesInboxes(t *testing.T) {
 		t.Fatal("Release left inboxes")
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/sluicehq/sluice/taskmanager/network"
 )
 
@@ -146,3 +148,5 @@ func TestFailurePanicCarriesTheError(t *testing.T) {
 		t.Fatalf("closed channel should read as cancellation, got %v", err)
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
