@@ -6,7 +6,9 @@ import (
 	"sync"
 )
 
-// ErrClosed is returned by a blocking call whose task was cancelled.
+// ErrClosed is returned by a blocking call whose task was cancelled, by
+// Acquire on a closed inbox, and by a RemoteChannel that was aborted or closed
+// or whose DataPlane was closed.
 var ErrClosed = errors.New("network: channel closed")
 
 // Event is a control event carried in-band with the records.
@@ -36,6 +38,8 @@ type Buffer struct {
 type Inbox struct {
 	queue    chan Buffer
 	channels []*Channel
+	done     chan struct{} // closed by Close
+	close    sync.Once
 }
 
 // NewInbox returns an inbox for a consumer with n input channels of `credits`
@@ -44,7 +48,7 @@ func NewInbox(n, credits int) *Inbox {
 	if credits < 1 {
 		credits = 1
 	}
-	in := &Inbox{queue: make(chan Buffer, n*credits), channels: make([]*Channel, n)}
+	in := &Inbox{queue: make(chan Buffer, n*credits), channels: make([]*Channel, n), done: make(chan struct{})}
 	for i := range in.channels {
 		in.channels[i] = &Channel{index: i, inbox: in, credits: credits, free: make(chan any, credits)}
 	}
@@ -59,6 +63,15 @@ func (in *Inbox) Channel(i int) *Channel { return in.channels[i] }
 
 // Queue returns the queue the consumer receives from.
 func (in *Inbox) Queue() <-chan Buffer { return in.queue }
+
+// Close marks the inbox as abandoned: producers blocked in Acquire, and those
+// that call it later, get ErrClosed, and readers of remote streams feeding
+// the inbox stop. Buffers already queued stay in the queue. Close is
+// idempotent and safe to call from any goroutine.
+func (in *Inbox) Close() { in.close.Do(func() { close(in.done) }) }
+
+// Done returns a channel that is closed when the inbox is closed.
+func (in *Inbox) Done() <-chan struct{} { return in.done }
 
 // Recycle returns a processed buffer's batch to its channel, giving the
 // producer its credit back.
@@ -86,8 +99,14 @@ type Channel struct {
 
 // Acquire returns a batch to fill: a recycled one, or nil when the producer
 // may allocate a new one. It blocks while all of the channel's credits are in
-// flight, until a batch comes back or done is closed (ErrClosed).
+// flight, until a batch comes back or done is closed (ErrClosed). It returns
+// ErrClosed as well once the channel's inbox is closed.
 func (c *Channel) Acquire(done <-chan struct{}) (any, error) {
+	select {
+	case <-c.inbox.done:
+		return nil, ErrClosed
+	default:
+	}
 	select {
 	case b := <-c.free:
 		return b, nil
@@ -101,6 +120,8 @@ func (c *Channel) Acquire(done <-chan struct{}) (any, error) {
 	case b := <-c.free:
 		return b, nil
 	case <-done:
+		return nil, ErrClosed
+	case <-c.inbox.done:
 		return nil, ErrClosed
 	}
 }
@@ -119,10 +140,10 @@ type Exchange struct {
 
 // InboxID names the inbox of one consumer subtask of one job attempt.
 type InboxID struct {
-	Job     string
-	Attempt int
-	Task    string
-	Subtask int
+	Job     string `json:"job"`
+	Attempt int    `json:"attempt"`
+	Task    string `json:"task"`
+	Subtask int    `json:"subtask"`
 }
 
 func (id InboxID) String() string {
@@ -150,13 +171,15 @@ func (x *Exchange) Inbox(id InboxID, n, credits int) (*Inbox, error) {
 	return in, nil
 }
 
-// Release drops every inbox of a job attempt.
+// Release drops every inbox of a job attempt and closes them, which stops
+// their producers and the readers of remote streams feeding them.
 func (x *Exchange) Release(job string, attempt int) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for id := range x.inboxes {
+	for id, in := range x.inboxes {
 		if id.Job == job && id.Attempt == attempt {
 			delete(x.inboxes, id)
+			in.Close()
 		}
 	}
 }

@@ -76,4 +76,49 @@ func TestExchangeSharesInboxes(t *testing.T) {
 	}
 }
 
+func TestInboxCloseUnblocksAcquire(t *testing.T) {
+	in := NewInbox(2, 1)
+	ch := in.Channel(1)
+	if _, err := ch.Acquire(nil); err != nil {
+		t.Fatal(err)
+	}
+	ch.Send(EventNone, &[]int{})
+	errc := make(chan error)
+	go func() { _, err := ch.Acquire(nil); errc <- err }()
+	in.Close()
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("blocked acquire: err = %v, want ErrClosed", err)
+	}
+	// A closed inbox refuses even a free credit.
+	if _, err := in.Channel(0).Acquire(nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("acquire after close: err = %v, want ErrClosed", err)
+	}
+	in.Close() // idempotent
+	select {
+	case <-in.Done():
+	default:
+		t.Fatal("Done not closed")
+	}
+}
+
+func TestReleaseClosesInboxes(t *testing.T) {
+	x := NewExchange()
+	mine, _ := x.Inbox(InboxID{Job: "j", Attempt: 1, Task: "t"}, 1, 1)
+	other, _ := x.Inbox(InboxID{Job: "j", Attempt: 2, Task: "t"}, 1, 1)
+	x.Release("j", 1)
+	select {
+	case <-mine.Done():
+	default:
+		t.Fatal("Release did not close the released inbox")
+	}
+	select {
+	case <-other.Done():
+		t.Fatal("Release closed another attempt's inbox")
+	default:
+	}
+	if x.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", x.Len())
+	}
+}
+
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
