@@ -13,10 +13,11 @@ import (
 // JobState is the lifecycle state of a job.
 type JobState string
 
-// Job states, as in Flink (a job is running from its submission until there
-// is a phase of waiting for slots).
+// Job states, as in Flink.
 const (
+	StateCreated    JobState = "created" // waiting for slots
 	StateRunning    JobState = "running"
+	StateRestarting JobState = "restarting" // a failure is being recovered from
 	StateFailing    JobState = "failing"
 	StateFailed     JobState = "failed"
 	StateCancelling JobState = "cancelling"
@@ -44,15 +45,25 @@ type TaskStatus struct {
 	Error       string     `json:"error,omitempty"`
 }
 
+// Exception is a failure a job went through.
+type Exception struct {
+	Time    time.Time `json:"time"`
+	Attempt int       `json:"attempt"`
+	Error   string    `json:"error"`
+}
+
 // JobStatus is a snapshot of a job.
 type JobStatus struct {
-	ID    string       `json:"id"`
-	Name  string       `json:"name"`
-	State JobState     `json:"state"`
-	Error string       `json:"error,omitempty"`
-	Start time.Time    `json:"start"`
-	End   time.Time    `json:"end,omitzero"`
-	Tasks []TaskStatus `json:"tasks"`
+	ID         string       `json:"id"`
+	Name       string       `json:"name"`
+	State      JobState     `json:"state"`
+	Error      string       `json:"error,omitempty"`
+	Start      time.Time    `json:"start"`
+	End        time.Time    `json:"end,omitzero"`
+	Attempt    int          `json:"attempt"`
+	Restarts   int          `json:"restarts"`
+	Tasks      []TaskStatus `json:"tasks"`
+	Exceptions []Exception  `json:"exceptions"`
 
 	err error
 }
@@ -71,43 +82,70 @@ func (s *JobStatus) Duration() time.Duration {
 // ErrJobFailed is wrapped by the error of a failed job.
 var ErrJobFailed = errors.New("job failed")
 
-// effect is what the JobManager must do after a job changed.
-type effect uint8
+// RestartStrategy decides whether and when a failed job restarts.
+type RestartStrategy interface {
+	Failed(now time.Time) (delay time.Duration, ok bool)
+	String() string
+}
 
-const (
-	effectNone      effect = iota
-	effectCancelAll        // cancel every subtask of the job
-	effectTerminal         // the job ended: release slots and channels
-)
+// noRestart is the strategy of jobs submitted without one.
+type noRestart struct{}
+
+func (noRestart) Failed(time.Time) (time.Duration, bool) { return 0, false }
+func (noRestart) String() string                         { return "none" }
+
+// effects is what the JobManager must do after a job changed.
+type effects struct {
+	cancel       bool          // cancel every subtask of the current attempt
+	releaseSlots bool          // the attempt ended: free its slots
+	restart      bool          // schedule restartDue after restartDelay
+	restartDelay time.Duration //
+	terminal     bool          // the job ended: release everything
+}
 
 // subtask is the JobManager's record of one subtask.
 type subtask struct {
 	status TaskStatus
 	slot   scheduler.Slot
-	stats  *task.Stats
+	stats  *task.Stats // in-process TaskManagers only
 }
 
-// job is the state machine of one job; it does no I/O.
+// job is the state machine of one job; it does no I/O and reads no clock.
 type job struct {
-	id, name string
-	graph    *jobgraph.Graph
-	attempt  int
-	state    JobState
-	err      error
-	start    time.Time
-	end      time.Time
-	subtasks []*subtask
-	index    map[scheduler.SubtaskID]*subtask
-	live     int // subtasks not yet in a terminal state
+	id, name   string
+	graph      *jobgraph.Graph
+	tasks      []jobgraph.Task
+	strategy   RestartStrategy
+	state      JobState
+	err        error
+	start, end time.Time
+	attempt    int // of the current or last placement; -1 before the first
+	restarts   int
+	subtasks   []*subtask
+	index      map[scheduler.SubtaskID]*subtask
+	live       int // subtasks of the attempt not yet terminal
+	exceptions []Exception
+	// restartDelay is the strategy's delay for the pending restart.
+	restartDelay time.Duration
 }
 
-// newJob creates a running job with its subtasks placed.
-func newJob(id string, g *jobgraph.Graph, tasks []jobgraph.Task, placement map[scheduler.SubtaskID]scheduler.Slot, now time.Time) *job {
-	j := &job{id: id, name: g.Name, graph: g, state: StateRunning, start: now, index: map[scheduler.SubtaskID]*subtask{}}
-	for _, t := range tasks {
+func newJob(id string, g *jobgraph.Graph, strategy RestartStrategy, now time.Time) *job {
+	if strategy == nil {
+		strategy = noRestart{}
+	}
+	tasks, _ := g.Tasks()
+	return &job{id: id, name: g.Name, graph: g, tasks: tasks, strategy: strategy, state: StateCreated, start: now, attempt: -1}
+}
+
+// placed starts a new attempt on the given slots: created -> running.
+func (j *job) placed(placement map[scheduler.SubtaskID]scheduler.Slot) {
+	j.attempt++
+	j.state = StateRunning
+	j.subtasks, j.index = nil, map[scheduler.SubtaskID]*subtask{}
+	for _, t := range j.tasks {
 		var names []string
 		for _, uid := range t.Operators {
-			op, _ := g.Operator(uid)
+			op, _ := j.graph.Operator(uid)
 			names = append(names, op.Name)
 		}
 		for i := range t.Parallelism {
@@ -121,50 +159,75 @@ func newJob(id string, g *jobgraph.Graph, tasks []jobgraph.Task, placement map[s
 		}
 	}
 	j.live = len(j.subtasks)
-	return j
 }
 
 // update applies a subtask's report.
-func (j *job) update(u task.Update, now time.Time) effect {
+func (j *job) update(u task.Update, now time.Time) effects {
 	st, ok := j.index[scheduler.SubtaskID{Task: u.Task, Index: u.Subtask}]
-	if !ok || u.Attempt != j.attempt || st.status.State.Terminal() {
-		return effectNone // stale or unknown: ignore
+	if !ok || u.JobID != j.id || u.Attempt != j.attempt || st.status.State.Terminal() {
+		return effects{} // stale or unknown: ignore
 	}
 	if u.Stats != nil {
 		st.stats = u.Stats
 	}
 	st.status.State = u.State
 	if !u.State.Terminal() {
-		return effectNone
+		return effects{}
 	}
 	j.live--
-	eff := effectNone
+	var eff effects
 	if u.State == task.StateFailed {
 		st.status.Error = u.Err.Error()
-		if j.state == StateRunning || j.state == StateCancelling {
-			j.state = StateFailing
-			j.err = fmt.Errorf("%w: job %q (%s): %w", ErrJobFailed, j.name, j.id, u.Err)
-			eff = effectCancelAll
+		eff = j.failure(u.Err, now)
+	}
+	return j.settle(eff, now)
+}
+
+// lostTaskManager fails every live subtask of the attempt on TaskManager tm.
+func (j *job) lostTaskManager(tm string, cause error, now time.Time) effects {
+	hit := false
+	for _, st := range j.subtasks {
+		if st.slot.TaskManager == tm && !st.status.State.Terminal() {
+			st.status.State = task.StateFailed
+			st.status.Error = cause.Error()
+			j.live--
+			hit = true
 		}
 	}
-	if j.live == 0 {
-		j.finish(now)
-		return effectTerminal
+	if !hit {
+		return effects{}
 	}
-	return eff
+	return j.settle(j.failure(cause, now), now)
 }
 
-// cancel starts cancelling a running job.
-func (j *job) cancel() effect {
-	if j.state != StateRunning {
-		return effectNone
+// failure records a failure and decides between restarting and failing.
+func (j *job) failure(cause error, now time.Time) effects {
+	j.exceptions = append(j.exceptions, Exception{Time: now, Attempt: j.attempt, Error: cause.Error()})
+	switch j.state {
+	case StateRunning, StateCreated:
+	default:
+		return effects{} // already failing, restarting or cancelling
 	}
-	j.state = StateCancelling
-	return effectCancelAll
+	if delay, ok := j.strategy.Failed(now); ok {
+		j.state = StateRestarting
+		j.restarts++
+		j.restartDelay = delay
+		return effects{cancel: j.live > 0}
+	}
+	j.state = StateFailing
+	j.err = fmt.Errorf("%w: job %q (%s): %w", ErrJobFailed, j.name, j.id, cause)
+	if j.restarts > 0 {
+		j.err = fmt.Errorf("%w (after %d restarts; strategy %s)", j.err, j.restarts, j.strategy)
+	}
+	return effects{cancel: j.live > 0}
 }
 
-func (j *job) finish(now time.Time) {
-	j.end = now
+// settle moves the job on once the attempt has no live subtask left.
+func (j *job) settle(eff effects, now time.Time) effects {
+	if j.live > 0 {
+		return eff
+	}
+	eff.releaseSlots = true
 	switch j.state {
 	case StateRunning:
 		j.state = StateFinished
@@ -172,12 +235,78 @@ func (j *job) finish(now time.Time) {
 		j.state = StateFailed
 	case StateCancelling:
 		j.state = StateCancelled
+	case StateRestarting:
+		eff.restart, eff.restartDelay = true, j.restartDelay
+		return eff
+	}
+	if j.state.Terminal() {
+		j.end = now
+		eff.terminal = true
+	}
+	return eff
+}
+
+// restartDue ends the restart delay: restarting -> created.
+func (j *job) restartDue() bool {
+	if j.state != StateRestarting || j.live > 0 {
+		return false
+	}
+	j.state = StateCreated
+	return true
+}
+
+// cancel stops the job.
+func (j *job) cancel(now time.Time) effects {
+	switch j.state {
+	case StateRunning, StateRestarting, StateFailing:
+		if j.state != StateFailing {
+			j.state = StateCancelling
+		}
+		if j.live > 0 {
+			return effects{cancel: true}
+		}
+		if j.state == StateFailing {
+			return effects{}
+		}
+		return j.settle(effects{}, now)
+	case StateCreated:
+		j.state = StateCancelled
+		j.end = now
+		return effects{terminal: true}
+	}
+	return effects{}
+}
+
+// abort fails a job that is waiting for slots, without a restart: it waited
+// too long, or its TaskManagers cannot run it.
+func (j *job) abort(cause error, now time.Time) effects {
+	if j.state != StateCreated {
+		return effects{}
+	}
+	j.exceptions = append(j.exceptions, Exception{Time: now, Attempt: j.attempt, Error: cause.Error()})
+	j.state = StateFailed
+	j.err = fmt.Errorf("%w: job %q (%s): %w", ErrJobFailed, j.name, j.id, cause)
+	j.end = now
+	return effects{terminal: true}
+}
+
+// reportStats records a remote subtask's counters from a heartbeat.
+func (j *job) reportStats(attempt int, taskID string, sub int, in, out int64) {
+	if attempt != j.attempt {
+		return
+	}
+	if st, ok := j.index[scheduler.SubtaskID{Task: taskID, Index: sub}]; ok && st.stats == nil {
+		st.status.RecordsIn, st.status.RecordsOut = in, out
 	}
 }
 
 // status returns a snapshot.
 func (j *job) status() JobStatus {
-	s := JobStatus{ID: j.id, Name: j.name, State: j.state, Start: j.start, End: j.end, err: j.err}
+	s := JobStatus{
+		ID: j.id, Name: j.name, State: j.state, Start: j.start, End: j.end,
+		Attempt: max(j.attempt, 0), Restarts: j.restarts, err: j.err,
+		Exceptions: append([]Exception(nil), j.exceptions...),
+	}
 	if j.err != nil {
 		s.Error = j.err.Error()
 	}

@@ -2,6 +2,7 @@ package jobmanager
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +11,22 @@ import (
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
-func testJob(t *testing.T) *job {
+// scriptedRestart allows a fixed number of restarts with a fixed delay.
+type scriptedRestart struct {
+	left  int
+	delay time.Duration
+}
+
+func (s *scriptedRestart) Failed(time.Time) (time.Duration, bool) {
+	if s.left == 0 {
+		return 0, false
+	}
+	s.left--
+	return s.delay, true
+}
+func (s *scriptedRestart) String() string { return "scripted" }
+
+func testGraph(t *testing.T) *jobgraph.Graph {
 	t.Helper()
 	g := &jobgraph.Graph{Version: jobgraph.FormatVersion, Name: "j", Operators: []jobgraph.Operator{
 		{UID: "src", Name: "src", Kind: "source", Parallelism: 2, MaxParallelism: 128, SlotSharingGroup: "default", Chaining: jobgraph.ChainAlways},
@@ -19,89 +35,159 @@ func testJob(t *testing.T) *job {
 	if err := g.Seal(); err != nil {
 		t.Fatal(err)
 	}
-	tasks, _ := g.Tasks()
-	placement, err := scheduler.Place(tasks, []scheduler.Slot{{TaskManager: "tm", Index: 0}, {TaskManager: "tm", Index: 1}})
+	return g
+}
+
+// placedJob returns a running job: src subtasks on tm-a slots 0 and 1, the
+// sink shares slot 0.
+func placedJob(t *testing.T, strategy RestartStrategy) *job {
+	t.Helper()
+	j := newJob("id", testGraph(t), strategy, time.Unix(0, 0))
+	placement, err := scheduler.Place(j.tasks, []scheduler.Slot{{TaskManager: "tm-a", Index: 0}, {TaskManager: "tm-b", Index: 0}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newJob("id", g, tasks, placement, time.Unix(0, 0))
+	j.placed(placement)
+	return j
 }
 
-func up(tsk string, sub int, s task.State, err error) task.Update {
-	return task.Update{JobID: "id", Task: tsk, Subtask: sub, State: s, Err: err}
+func up(j *job, tsk string, sub int, s task.State, err error) task.Update {
+	return task.Update{JobID: "id", Attempt: j.attempt, Task: tsk, Subtask: sub, State: s, Err: err}
 }
+
+var t1 = time.Unix(1, 0)
 
 func TestJobFinishesWhenEverySubtaskFinished(t *testing.T) {
-	j := testJob(t)
+	j := placedJob(t, nil)
+	if j.state != StateRunning || j.attempt != 0 {
+		t.Fatalf("placed job: %s attempt %d", j.state, j.attempt)
+	}
 	steps := []struct {
-		u     task.Update
-		eff   effect
-		state JobState
+		u        task.Update
+		terminal bool
+		state    JobState
 	}{
-		{up("src", 0, task.StateRunning, nil), effectNone, StateRunning},
-		{up("src", 0, task.StateFinished, nil), effectNone, StateRunning},
-		{up("src", 1, task.StateFinished, nil), effectNone, StateRunning},
-		{up("src", 1, task.StateFailed, errors.New("late")), effectNone, StateRunning}, // terminal already: ignored
-		{up("sink", 0, task.StateFinished, nil), effectTerminal, StateFinished},
+		{up(j, "src", 0, task.StateRunning, nil), false, StateRunning},
+		{up(j, "src", 0, task.StateFinished, nil), false, StateRunning},
+		{up(j, "src", 1, task.StateFinished, nil), false, StateRunning},
+		{up(j, "src", 1, task.StateFailed, errors.New("late")), false, StateRunning}, // already terminal: ignored
+		{up(j, "sink", 0, task.StateFinished, nil), true, StateFinished},
 	}
 	for i, s := range steps {
-		if eff := j.update(s.u, time.Unix(1, 0)); eff != s.eff || j.state != s.state {
-			t.Fatalf("step %d: effect %d state %s, want %d %s", i, eff, j.state, s.eff, s.state)
+		if eff := j.update(s.u, t1); eff.terminal != s.terminal || j.state != s.state {
+			t.Fatalf("step %d: effects %+v state %s, want terminal=%v %s", i, eff, j.state, s.terminal, s.state)
 		}
 	}
-	if j.err != nil {
-		t.Fatalf("finished job has error %v", j.err)
+	if j.err != nil || !j.end.Equal(t1) {
+		t.Fatalf("finished job: err %v end %v", j.err, j.end)
 	}
 }
 
-func TestFailureCancelsTheRestThenFails(t *testing.T) {
-	j := testJob(t)
+func TestFailureWithoutRestartsFailsTheJob(t *testing.T) {
+	j := placedJob(t, nil)
 	boom := errors.New("boom")
-	if eff := j.update(up("src", 1, task.StateFailed, boom), time.Unix(1, 0)); eff != effectCancelAll || j.state != StateFailing {
-		t.Fatalf("first failure: effect %d state %s", eff, j.state)
+	if eff := j.update(up(j, "src", 1, task.StateFailed, boom), t1); !eff.cancel || j.state != StateFailing {
+		t.Fatalf("first failure: %+v %s", eff, j.state)
 	}
-	// A second failure while failing changes nothing.
-	if eff := j.update(up("sink", 0, task.StateFailed, errors.New("second")), time.Unix(1, 0)); eff != effectNone {
-		t.Fatalf("second failure effect %d", eff)
+	if eff := j.update(up(j, "sink", 0, task.StateFailed, errors.New("second")), t1); eff.cancel || eff.terminal {
+		t.Fatalf("second failure: %+v", eff)
 	}
-	if eff := j.update(up("src", 0, task.StateCancelled, nil), time.Unix(2, 0)); eff != effectTerminal || j.state != StateFailed {
-		t.Fatalf("after last subtask: effect %d state %s", eff, j.state)
+	if eff := j.update(up(j, "src", 0, task.StateCancelled, nil), t1); !eff.terminal || !eff.releaseSlots || j.state != StateFailed {
+		t.Fatalf("last subtask: %+v %s", eff, j.state)
 	}
 	if !errors.Is(j.err, boom) || !errors.Is(j.err, ErrJobFailed) {
 		t.Fatalf("job error %v should wrap the first failure and ErrJobFailed", j.err)
 	}
-	st := j.status()
-	if st.Error == "" || st.Tasks[1].Error != "boom" {
-		t.Fatalf("status does not carry the errors: %+v", st)
+	if st := j.status(); len(st.Exceptions) != 2 || st.Tasks[1].Error != "boom" {
+		t.Fatalf("status: %+v", st)
 	}
 }
 
-func TestCancelThenCancelled(t *testing.T) {
-	j := testJob(t)
-	if eff := j.cancel(); eff != effectCancelAll || j.state != StateCancelling {
-		t.Fatalf("cancel: %d %s", eff, j.state)
+func TestFailureRestartsUntilTheStrategyGivesUp(t *testing.T) {
+	j := placedJob(t, &scriptedRestart{left: 1, delay: 3 * time.Second})
+	eff := j.update(up(j, "src", 0, task.StateFailed, errors.New("first")), t1)
+	if !eff.cancel || eff.restart || j.state != StateRestarting {
+		t.Fatalf("failure: %+v %s", eff, j.state)
 	}
-	if eff := j.cancel(); eff != effectNone {
-		t.Fatal("second cancel should do nothing")
+	j.update(up(j, "src", 1, task.StateCancelled, nil), t1)
+	eff = j.update(up(j, "sink", 0, task.StateCancelled, nil), t1)
+	if !eff.restart || eff.restartDelay != 3*time.Second || !eff.releaseSlots || eff.terminal {
+		t.Fatalf("attempt ended: %+v", eff)
 	}
-	for i, u := range []task.Update{up("src", 0, task.StateCancelled, nil), up("src", 1, task.StateFinished, nil), up("sink", 0, task.StateCancelled, nil)} {
-		eff := j.update(u, time.Unix(1, 0))
-		if last := i == 2; last != (eff == effectTerminal) {
-			t.Fatalf("update %d: effect %d", i, eff)
-		}
+	// A report from the old attempt after the restart is ignored.
+	stale := up(j, "src", 0, task.StateFailed, errors.New("stale"))
+	if !j.restartDue() || j.state != StateCreated {
+		t.Fatalf("restartDue: %s", j.state)
 	}
-	if j.state != StateCancelled {
-		t.Fatalf("state %s, want cancelled", j.state)
+	placement, _ := scheduler.Place(j.tasks, []scheduler.Slot{{TaskManager: "tm-c", Index: 0}, {TaskManager: "tm-c", Index: 1}})
+	j.placed(placement)
+	if j.attempt != 1 || j.restarts != 1 {
+		t.Fatalf("attempt %d restarts %d", j.attempt, j.restarts)
+	}
+	if eff := j.update(stale, t1); eff != (effects{}) || j.state != StateRunning {
+		t.Fatalf("stale update changed the job: %+v %s", eff, j.state)
+	}
+	// The second failure exhausts the strategy.
+	j.update(up(j, "src", 0, task.StateFailed, errors.New("second")), t1)
+	if j.state != StateFailing || !strings.Contains(j.err.Error(), "after 1 restarts") {
+		t.Fatalf("state %s err %v", j.state, j.err)
 	}
 }
 
-func TestStaleAndUnknownUpdatesIgnored(t *testing.T) {
-	j := testJob(t)
-	stale := up("src", 0, task.StateFailed, errors.New("old attempt"))
-	stale.Attempt = 7
-	for _, u := range []task.Update{stale, up("nope", 0, task.StateFailed, errors.New("x")), up("src", 9, task.StateFinished, nil)} {
-		if eff := j.update(u, time.Unix(1, 0)); eff != effectNone || j.state != StateRunning {
-			t.Fatalf("update %+v changed the job: %d %s", u, eff, j.state)
-		}
+func TestLostTaskManagerFailsItsSubtasks(t *testing.T) {
+	j := placedJob(t, &scriptedRestart{left: 5})
+	lost := errors.New("TaskManager tm-b lost: connection closed")
+	eff := j.lostTaskManager("tm-b", lost, t1)
+	if !eff.cancel || j.state != StateRestarting || j.live != 2 {
+		t.Fatalf("lost tm-b: %+v %s live %d", eff, j.state, j.live)
+	}
+	if st := j.status(); st.Exceptions[0].Error != lost.Error() {
+		t.Fatalf("exceptions: %+v", st.Exceptions)
+	}
+	if eff := j.lostTaskManager("tm-x", lost, t1); eff != (effects{}) {
+		t.Fatal("a TaskManager without subtasks changed the job")
+	}
+	j.update(up(j, "src", 0, task.StateCancelled, nil), t1)
+	if eff := j.update(up(j, "sink", 0, task.StateCancelled, nil), t1); !eff.restart {
+		t.Fatalf("attempt ended without a restart: %+v", eff)
+	}
+}
+
+func TestCancelInEveryPhase(t *testing.T) {
+	// Waiting for slots: cancelled at once.
+	j := newJob("id", testGraph(t), nil, time.Unix(0, 0))
+	if eff := j.cancel(t1); !eff.terminal || j.state != StateCancelled {
+		t.Fatalf("created: %+v %s", eff, j.state)
+	}
+	// Running: cancelling until every subtask has stopped.
+	j = placedJob(t, nil)
+	if eff := j.cancel(t1); !eff.cancel || j.state != StateCancelling {
+		t.Fatalf("running: %+v %s", eff, j.state)
+	}
+	if eff := j.cancel(t1); eff.terminal {
+		t.Fatal("second cancel ended the job early")
+	}
+	j.update(up(j, "src", 0, task.StateCancelled, nil), t1)
+	j.update(up(j, "src", 1, task.StateFinished, nil), t1)
+	if eff := j.update(up(j, "sink", 0, task.StateCancelled, nil), t1); !eff.terminal || j.state != StateCancelled {
+		t.Fatalf("after the last subtask: %+v %s", eff, j.state)
+	}
+	// Restarting between attempts: cancelled without a restart.
+	j = placedJob(t, &scriptedRestart{left: 1})
+	j.lostTaskManager("tm-a", errors.New("lost"), t1)
+	j.lostTaskManager("tm-b", errors.New("lost"), t1)
+	if eff := j.cancel(t1); !eff.terminal || j.state != StateCancelled || j.restartDue() {
+		t.Fatalf("restarting: %+v %s", eff, j.state)
+	}
+}
+
+func TestAbort(t *testing.T) {
+	j := newJob("id", testGraph(t), nil, time.Unix(0, 0))
+	cause := errors.New("needs 2 slots, 1 free")
+	if eff := j.abort(cause, t1); !eff.terminal || j.state != StateFailed || !errors.Is(j.err, cause) {
+		t.Fatalf("%+v %s %v", eff, j.state, j.err)
+	}
+	if eff := placedJob(t, nil).abort(cause, t1); eff != (effects{}) {
+		t.Fatal("a timeout hit a running job")
 	}
 }

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/jobmanager/provider"
 	"github.com/sluicehq/sluice/jobmanager/scheduler"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
@@ -19,41 +21,97 @@ import (
 // ErrUnknownJob is returned for a job id the JobManager does not know.
 var ErrUnknownJob = errors.New("unknown job")
 
+// ErrInvalidSubmission is wrapped by errors about a submission itself.
+var ErrInvalidSubmission = errors.New("invalid submission")
+
+// TaskManagerInfo describes a registered TaskManager.
+type TaskManagerInfo struct {
+	ID            string
+	Slots         int
+	ManagedMemory int64
+	// Fingerprint is the job graph the TaskManager can run; empty for an
+	// in-process TaskManager, which runs whatever program it is given.
+	Fingerprint string
+	Artifact    string
+	DataAddress string
+}
+
 // TaskManagerGateway is how the JobManager commands a TaskManager.
 type TaskManagerGateway interface {
-	ID() string
-	Slots() int
+	Info() TaskManagerInfo
 	Deploy(d *task.Deployment, p task.Program) error
 	CancelJob(jobID string, attempt int)
 	ReleaseJob(jobID string, attempt int)
 }
 
+// ResourceProvider starts TaskManagers for jobs (package provider).
+type ResourceProvider interface {
+	Ensure(ctx context.Context, req provider.Request) ([]string, error)
+	Release(jobID string) error
+	Lost() <-chan provider.Lost
+}
+
 // Submission is a job to run.
 type Submission struct {
 	Graph   *jobgraph.Graph
-	Program task.Program // the job's code, for in-process TaskManagers
-	Config  task.Config  // exchange settings
+	Program task.Program    // the job's code, for in-process TaskManagers
+	Config  task.Config     // exchange settings
+	Restart RestartStrategy // nil: never restart
+	// Resources, if set, is what the ResourceProvider is asked for (the
+	// JobManager fills in JobID).
+	Resources *provider.Request
+	// Artifact and Args describe the binary, for display.
+	Artifact string
+	Args     []string
 }
 
 // Config configures a JobManager.
 type Config struct {
 	Logger *slog.Logger // defaults to slog.Default()
+	// SlotTimeout is how long a job waits for enough slots before it
+	// fails (default 2 minutes).
+	SlotTimeout time.Duration
+	// Provider starts TaskManagers for jobs that ask for Resources.
+	Provider ResourceProvider
 }
 
 // JobManager accepts jobs and runs them on its TaskManagers.
 type JobManager struct {
+	cfg Config
 	log *slog.Logger
 
 	mu   sync.Mutex
-	tms  map[string]TaskManagerGateway
+	tms  map[string]*tmEntry
 	used map[scheduler.Slot]string // slot -> job id
 	jobs map[string]*jobEntry
 	ids  []string // submission order
+	// started maps the TaskManagers the provider started to their job.
+	started map[string]string
+	closed  bool
+	timers  sync.WaitGroup
+	stop    chan struct{}
+}
+
+type tmEntry struct {
+	gw            TaskManagerGateway
+	info          TaskManagerInfo
+	registered    time.Time
+	lastHeartbeat time.Time
+	usage         map[int]SlotUsage
+}
+
+// SlotUsage is what a TaskManager reports about one slot.
+type SlotUsage struct {
+	NetworkBytes int64
+	StateBytes   int64
 }
 
 type jobEntry struct {
 	*job
-	done chan struct{} // closed when the job is terminal
+	sub      Submission
+	done     chan struct{} // closed when the job is terminal
+	waitSeq  int           // bumped whenever the job starts waiting for slots
+	lastWait error         // why placement failed last
 }
 
 // New returns a JobManager with no TaskManagers.
@@ -61,26 +119,126 @@ func New(cfg Config) *JobManager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &JobManager{
+	if cfg.SlotTimeout <= 0 {
+		cfg.SlotTimeout = 2 * time.Minute
+	}
+	jm := &JobManager{
+		cfg:  cfg,
 		log:  cfg.Logger.With("component", "jobmanager"),
-		tms:  make(map[string]TaskManagerGateway),
+		tms:  make(map[string]*tmEntry),
 		used: make(map[scheduler.Slot]string),
 		jobs: make(map[string]*jobEntry),
+		stop: make(chan struct{}),
+
+		started: make(map[string]string),
+	}
+	if cfg.Provider != nil {
+		jm.timers.Add(1)
+		go jm.watchProvider()
+	}
+	return jm
+}
+
+func (jm *JobManager) watchProvider() {
+	defer jm.timers.Done()
+	for {
+		select {
+		case <-jm.stop:
+			return
+		case l := <-jm.cfg.Provider.Lost():
+			err := fmt.Errorf("TaskManager %s lost: %w", l.TaskManager, l.Err)
+			if !jm.TaskManagerLost(l.TaskManager, err) {
+				// It died before it registered: the job cannot get
+				// its slots from it.
+				jm.failWaiting(l.JobID, err)
+			}
+		}
 	}
 }
 
 // RegisterTaskManager offers a TaskManager's slots.
-func (jm *JobManager) RegisterTaskManager(tm TaskManagerGateway) {
+func (jm *JobManager) RegisterTaskManager(tm TaskManagerGateway) error {
+	info := tm.Info()
 	jm.mu.Lock()
-	defer jm.mu.Unlock()
-	jm.tms[tm.ID()] = tm
-	jm.log.Info("taskmanager registered", "id", tm.ID(), "slots", tm.Slots())
+	if _, dup := jm.tms[info.ID]; dup {
+		jm.mu.Unlock()
+		return fmt.Errorf("a TaskManager with id %q is already registered; give each TaskManager its own id", info.ID)
+	}
+	now := time.Now()
+	jm.tms[info.ID] = &tmEntry{gw: tm, info: info, registered: now, lastHeartbeat: now, usage: map[int]SlotUsage{}}
+	var mismatch *jobEntry
+	if j, ok := jm.jobs[jm.started[info.ID]]; ok && info.Fingerprint != "" && info.Fingerprint != j.graph.Fingerprint {
+		mismatch = j
+	}
+	jm.mu.Unlock()
+	jm.log.Info("taskmanager registered", "id", info.ID, "slots", info.Slots, "data", info.DataAddress)
+	if mismatch != nil {
+		// A TaskManager started for the job rebuilt another graph: no
+		// TaskManager of this binary and these arguments can run it.
+		err := fmt.Errorf("TaskManager %s, started from the job's binary and arguments, builds job graph %s but the submitted graph is %s; the binary must build the same graph in plan and taskmanager mode (does it depend on time, randomness or files that changed?)",
+			info.ID, info.Fingerprint, mismatch.graph.Fingerprint)
+		jm.apply(mismatch, func(now time.Time) effects { return mismatch.abort(err, now) })
+	}
+	jm.placeWaiting()
+	return nil
 }
 
-func (jm *JobManager) freeSlots() []scheduler.Slot {
+// Heartbeat records a TaskManager's liveness and its counters.
+func (jm *JobManager) Heartbeat(tmID string, stats []SubtaskStats, usage map[int]SlotUsage) {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	if e, ok := jm.tms[tmID]; ok {
+		e.lastHeartbeat = time.Now()
+		e.usage = usage
+	}
+	for _, s := range stats {
+		if j, ok := jm.jobs[s.JobID]; ok {
+			j.reportStats(s.Attempt, s.Task, s.Subtask, s.RecordsIn, s.RecordsOut)
+		}
+	}
+}
+
+// SubtaskStats are a remote subtask's counters.
+type SubtaskStats struct {
+	JobID                 string
+	Attempt               int
+	Task                  string
+	Subtask               int
+	RecordsIn, RecordsOut int64
+}
+
+// TaskManagerLost unregisters a TaskManager and fails the subtasks it ran.
+// It reports whether the TaskManager was registered.
+func (jm *JobManager) TaskManagerLost(id string, cause error) bool {
+	jm.mu.Lock()
+	if _, ok := jm.tms[id]; !ok {
+		jm.mu.Unlock()
+		return false
+	}
+	delete(jm.tms, id)
+	var hit []*jobEntry
+	for _, jid := range jm.ids {
+		j := jm.jobs[jid]
+		if !j.state.Terminal() {
+			hit = append(hit, j)
+		}
+	}
+	jm.mu.Unlock()
+	jm.log.Warn("taskmanager lost", "id", id, "err", cause)
+	for _, j := range hit {
+		jm.apply(j, func(now time.Time) effects { return j.lostTaskManager(id, cause, now) })
+	}
+	return true
+}
+
+// freeSlots returns the free slots that can run graph fingerprint fp.
+func (jm *JobManager) freeSlots(fp string) []scheduler.Slot {
 	var free []scheduler.Slot
 	for id, tm := range jm.tms {
-		for i := range tm.Slots() {
+		if tm.info.Fingerprint != "" && tm.info.Fingerprint != fp {
+			continue
+		}
+		for i := range tm.info.Slots {
 			s := scheduler.Slot{TaskManager: id, Index: i}
 			if _, busy := jm.used[s]; !busy {
 				free = append(free, s)
@@ -90,67 +248,191 @@ func (jm *JobManager) freeSlots() []scheduler.Slot {
 	return free
 }
 
-// Submit validates a job, places its subtasks and deploys them. It returns
-// the job id; the job runs on.
+// Submit validates a job and schedules it. It returns the job id; the job
+// waits for slots if there are too few, and runs on.
 func (jm *JobManager) Submit(ctx context.Context, sub Submission) (string, error) {
 	g := sub.Graph
 	if err := g.Validate(); err != nil {
-		return "", fmt.Errorf("job %q: %w", g.Name, err)
+		return "", fmt.Errorf("%w: job %q: %w", ErrInvalidSubmission, g.Name, err)
 	}
-	if sub.Program == nil {
-		return "", fmt.Errorf("job %q: no program to run it", g.Name)
-	}
-	tasks, edges := g.Tasks()
-	jm.mu.Lock()
-	placement, err := scheduler.Place(tasks, jm.freeSlots())
-	if err != nil {
-		jm.mu.Unlock()
-		return "", fmt.Errorf("job %q: %w", g.Name, err)
+	if sub.Program == nil && sub.Resources == nil && !jm.hasRemote(g.Fingerprint) {
+		jm.log.Info("job waits for TaskManagers running its program", "name", g.Name, "fingerprint", g.Fingerprint)
 	}
 	id := newJobID()
-	j := &jobEntry{job: newJob(id, g, tasks, placement, time.Now()), done: make(chan struct{})}
-	for _, s := range placement {
-		jm.used[s] = id
+	j := &jobEntry{job: newJob(id, g, sub.Restart, time.Now()), sub: sub, done: make(chan struct{})}
+	jm.mu.Lock()
+	if jm.closed {
+		jm.mu.Unlock()
+		return "", errors.New("the JobManager is shutting down")
 	}
 	jm.jobs[id] = j
 	jm.ids = append(jm.ids, id)
 	jm.mu.Unlock()
-	jm.log.Info("job submitted", "job", id, "name", g.Name, "subtasks", len(j.subtasks))
+	jm.log.Info("job submitted", "job", id, "name", g.Name, "restart", j.strategy.String())
+	if err := jm.ensureResources(ctx, j); err != nil {
+		jm.apply(j, func(now time.Time) effects { return j.abort(err, now) })
+		return id, nil
+	}
+	jm.waitForSlots(j)
+	return id, nil
+}
 
-	var pending []*task.Deployment
-	for _, t := range tasks {
-		d := task.Deployment{JobID: id, Graph: g, Task: t, Config: sub.Config}
+func (jm *JobManager) hasRemote(fp string) bool {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	for _, tm := range jm.tms {
+		if tm.info.Fingerprint == "" || tm.info.Fingerprint == fp {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureResources asks the provider for the job's TaskManagers.
+func (jm *JobManager) ensureResources(ctx context.Context, j *jobEntry) error {
+	if j.sub.Resources == nil || jm.cfg.Provider == nil {
+		return nil
+	}
+	req := *j.sub.Resources
+	req.JobID = j.id
+	started, err := jm.cfg.Provider.Ensure(ctx, req)
+	if err != nil {
+		return fmt.Errorf("starting TaskManagers: %w", err)
+	}
+	if len(started) > 0 {
+		jm.log.Info("taskmanagers started", "job", j.id, "ids", started)
+		jm.mu.Lock()
+		for _, id := range started {
+			jm.started[id] = j.id
+		}
+		jm.mu.Unlock()
+	}
+	return nil
+}
+
+// waitForSlots places the job now if it can, else arms its slot timeout.
+func (jm *JobManager) waitForSlots(j *jobEntry) {
+	jm.mu.Lock()
+	j.waitSeq++
+	seq := j.waitSeq
+	jm.mu.Unlock()
+	if jm.tryPlace(j) {
+		return
+	}
+	jm.after(jm.cfg.SlotTimeout, func() {
+		jm.mu.Lock()
+		stale := j.waitSeq != seq || j.state != StateCreated
+		cause := j.lastWait
+		jm.mu.Unlock()
+		if stale {
+			return
+		}
+		if cause == nil {
+			cause = errors.New("no slots")
+		}
+		err := fmt.Errorf("no slots after waiting %v: %w", jm.cfg.SlotTimeout, cause)
+		jm.apply(j, func(now time.Time) effects { return j.abort(err, now) })
+	})
+}
+
+// placeWaiting tries to place every job waiting for slots, oldest first.
+func (jm *JobManager) placeWaiting() {
+	jm.mu.Lock()
+	var waiting []*jobEntry
+	for _, id := range jm.ids {
+		if j := jm.jobs[id]; j.state == StateCreated {
+			waiting = append(waiting, j)
+		}
+	}
+	jm.mu.Unlock()
+	for _, j := range waiting {
+		jm.tryPlace(j)
+	}
+}
+
+// tryPlace places and deploys a waiting job if there are enough slots.
+func (jm *JobManager) tryPlace(j *jobEntry) bool {
+	jm.mu.Lock()
+	if j.state != StateCreated {
+		jm.mu.Unlock()
+		return false
+	}
+	placement, err := scheduler.Place(j.tasks, jm.freeSlots(j.graph.Fingerprint))
+	if err != nil {
+		j.lastWait = err
+		jm.mu.Unlock()
+		return false
+	}
+	for _, s := range placement {
+		jm.used[s] = j.id
+	}
+	j.placed(placement)
+	attempt := j.attempt
+	peers := make([]task.Peer, 0, len(placement))
+	for id, s := range placement {
+		peers = append(peers, task.Peer{Task: id.Task, Subtask: id.Index, TaskManager: s.TaskManager, DataAddress: jm.tms[s.TaskManager].info.DataAddress})
+	}
+	sort.Slice(peers, func(a, b int) bool {
+		if peers[a].Task != peers[b].Task {
+			return peers[a].Task < peers[b].Task
+		}
+		return peers[a].Subtask < peers[b].Subtask
+	})
+	type deploy struct {
+		d  *task.Deployment
+		tm TaskManagerGateway
+	}
+	var deploys []deploy
+	_, edges := j.graph.Tasks()
+	for _, t := range j.tasks {
+		base := task.Deployment{JobID: j.id, Attempt: attempt, Graph: j.graph, Task: t, Config: j.sub.Config, Peers: peers}
 		for _, e := range edges {
 			if e.TargetTask == t.ID {
-				d.Inputs = append(d.Inputs, e)
+				base.Inputs = append(base.Inputs, e)
 			}
 			if e.SourceTask == t.ID {
-				d.Outputs = append(d.Outputs, e)
+				base.Outputs = append(base.Outputs, e)
 			}
 		}
 		for i := range t.Parallelism {
-			d := d
+			d := base
 			d.Subtask = i
-			pending = append(pending, &d)
+			slot := placement[scheduler.SubtaskID{Task: t.ID, Index: i}]
+			d.Slot = slot.Index
+			deploys = append(deploys, deploy{&d, jm.tms[slot.TaskManager].gw})
 		}
 	}
-	for k, d := range pending {
-		slot := placement[scheduler.SubtaskID{Task: d.Task.ID, Index: d.Subtask}]
-		jm.mu.Lock()
-		tm := jm.tms[slot.TaskManager]
-		jm.mu.Unlock()
-		if err := tm.Deploy(d, sub.Program); err != nil {
+	jm.mu.Unlock()
+	jm.log.Info("job deploying", "job", j.id, "attempt", attempt, "subtasks", len(deploys))
+	for k, dp := range deploys {
+		if err := dp.tm.Deploy(dp.d, j.sub.Program); err != nil {
 			// The subtasks never deployed will not report: account
-			// for them here so the job can reach a final state.
-			jm.UpdateTask(task.Update{JobID: id, Task: d.Task.ID, Subtask: d.Subtask, State: task.StateFailed,
-				Err: fmt.Errorf("deploying %s to %s: %w", d, slot.TaskManager, err)})
-			for _, rest := range pending[k+1:] {
-				jm.UpdateTask(task.Update{JobID: id, Task: rest.Task.ID, Subtask: rest.Subtask, State: task.StateCancelled})
+			// for them here so the attempt can end.
+			jm.UpdateTask(task.Update{JobID: j.id, Attempt: attempt, Task: dp.d.Task.ID, Subtask: dp.d.Subtask, State: task.StateFailed,
+				Err: fmt.Errorf("deploying %s to %s: %w", dp.d, dp.tm.Info().ID, err)})
+			for _, rest := range deploys[k+1:] {
+				jm.UpdateTask(task.Update{JobID: j.id, Attempt: attempt, Task: rest.d.Task.ID, Subtask: rest.d.Subtask, State: task.StateCancelled})
 			}
 			break
 		}
 	}
-	return id, nil
+	return true
+}
+
+// failWaiting fails (or restarts) a job that has not been placed yet.
+func (jm *JobManager) failWaiting(jobID string, cause error) {
+	jm.mu.Lock()
+	j, ok := jm.jobs[jobID]
+	jm.mu.Unlock()
+	if !ok {
+		return
+	}
+	jm.apply(j, func(now time.Time) effects {
+		if j.state != StateCreated {
+			return effects{}
+		}
+		return j.settle(j.failure(cause, now), now)
+	})
 }
 
 // UpdateTask takes a subtask's report from a TaskManager.
@@ -161,10 +443,10 @@ func (jm *JobManager) UpdateTask(u task.Update) {
 	if !ok {
 		return
 	}
-	jm.apply(j, func() effect { return j.update(u, time.Now()) })
+	jm.apply(j, func(now time.Time) effects { return j.update(u, now) })
 }
 
-// Cancel cancels a running job.
+// Cancel cancels a job.
 func (jm *JobManager) Cancel(id string) error {
 	jm.mu.Lock()
 	j, ok := jm.jobs[id]
@@ -176,14 +458,14 @@ func (jm *JobManager) Cancel(id string) error {
 	return nil
 }
 
-// apply runs a state change under the lock, then carries out its effect.
-func (jm *JobManager) apply(j *jobEntry, change func() effect) {
+// apply runs a state change under the lock, then carries out its effects.
+func (jm *JobManager) apply(j *jobEntry, change func(now time.Time) effects) {
 	jm.mu.Lock()
 	before := j.state
-	eff := change()
+	eff := change(time.Now())
 	after, attempt := j.state, j.attempt
 	tms := jm.tmsOf(j)
-	if eff == effectTerminal {
+	if eff.releaseSlots || eff.terminal {
 		for s, owner := range jm.used {
 			if owner == j.id {
 				delete(jm.used, s)
@@ -192,19 +474,69 @@ func (jm *JobManager) apply(j *jobEntry, change func() effect) {
 	}
 	jm.mu.Unlock()
 	if before != after {
-		jm.log.Info("job state", "job", j.id, "name", j.name, "from", before, "to", after)
+		jm.log.Info("job state", "job", j.id, "name", j.name, "from", before, "to", after, "attempt", attempt)
 	}
-	switch eff {
-	case effectCancelAll:
+	if eff.cancel {
 		for _, tm := range tms {
 			tm.CancelJob(j.id, attempt)
 		}
-	case effectTerminal:
+	}
+	if eff.releaseSlots || eff.terminal {
 		for _, tm := range tms {
 			tm.ReleaseJob(j.id, attempt)
 		}
+	}
+	if eff.restart {
+		jm.log.Info("job restarts", "job", j.id, "in", eff.restartDelay, "restarts", j.restarts)
+		jm.after(eff.restartDelay, func() { jm.restart(j) })
+	}
+	if eff.terminal {
+		if j.sub.Resources != nil && jm.cfg.Provider != nil {
+			// Stopping processes takes up to a grace period: not on the
+			// goroutine that delivered the last task update.
+			jm.timers.Add(1)
+			go func() {
+				defer jm.timers.Done()
+				if err := jm.cfg.Provider.Release(j.id); err != nil {
+					jm.log.Warn("releasing taskmanagers", "job", j.id, "err", err)
+				}
+			}()
+		}
 		close(j.done)
 	}
+	if eff.releaseSlots || eff.terminal {
+		jm.placeWaiting()
+	}
+}
+
+// restart begins the next attempt of a restarting job.
+func (jm *JobManager) restart(j *jobEntry) {
+	jm.mu.Lock()
+	ok := j.restartDue()
+	jm.mu.Unlock()
+	if !ok {
+		return
+	}
+	if err := jm.ensureResources(context.Background(), j); err != nil {
+		jm.apply(j, func(now time.Time) effects { return j.abort(err, now) })
+		return
+	}
+	jm.waitForSlots(j)
+}
+
+// after runs f after d unless the JobManager closes first.
+func (jm *JobManager) after(d time.Duration, f func()) {
+	jm.timers.Add(1)
+	go func() {
+		defer jm.timers.Done()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			f()
+		case <-jm.stop:
+		}
+	}()
 }
 
 // tmsOf returns the TaskManagers holding the job's subtasks (lock held).
@@ -218,7 +550,7 @@ func (jm *JobManager) tmsOf(j *jobEntry) []TaskManagerGateway {
 	var out []TaskManagerGateway
 	for _, id := range ids {
 		if tm, ok := jm.tms[id]; ok {
-			out = append(out, tm)
+			out = append(out, tm.gw)
 		}
 	}
 	return out
@@ -235,6 +567,17 @@ func (jm *JobManager) Status(id string) (JobStatus, error) {
 	return j.status(), nil
 }
 
+// Submission returns what a job was submitted with.
+func (jm *JobManager) Submission(id string) (Submission, error) {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	j, ok := jm.jobs[id]
+	if !ok {
+		return Submission{}, fmt.Errorf("%w %q", ErrUnknownJob, id)
+	}
+	return j.sub, nil
+}
+
 // List returns every job's status in submission order.
 func (jm *JobManager) List() []JobStatus {
 	jm.mu.Lock()
@@ -244,6 +587,44 @@ func (jm *JobManager) List() []JobStatus {
 		out = append(out, jm.jobs[id].status())
 	}
 	return out
+}
+
+// TaskManagerStatus is a registered TaskManager as the JobManager sees it.
+type TaskManagerStatus struct {
+	Info          TaskManagerInfo
+	Registered    time.Time
+	LastHeartbeat time.Time
+	SlotJobs      map[int]string // slot index -> job id
+	Usage         map[int]SlotUsage
+}
+
+// TaskManagers lists the registered TaskManagers by id.
+func (jm *JobManager) TaskManagers() []TaskManagerStatus {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	var out []TaskManagerStatus
+	for id, e := range jm.tms {
+		st := TaskManagerStatus{Info: e.info, Registered: e.registered, LastHeartbeat: e.lastHeartbeat, SlotJobs: map[int]string{}, Usage: e.usage}
+		for s, job := range jm.used {
+			if s.TaskManager == id {
+				st.SlotJobs[s.Index] = job
+			}
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Info.ID < out[b].Info.ID })
+	return out
+}
+
+// LastHeartbeat returns when the TaskManager was last heard of.
+func (jm *JobManager) LastHeartbeat(id string) (time.Time, bool) {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	e, ok := jm.tms[id]
+	if !ok {
+		return time.Time{}, false
+	}
+	return e.lastHeartbeat, true
 }
 
 // Wait blocks until the job ends or ctx is done, and returns its status.
@@ -263,17 +644,22 @@ func (jm *JobManager) Wait(ctx context.Context, id string) (JobStatus, error) {
 	return jm.Status(id)
 }
 
-// Close cancels every running job and waits for them to end.
+// Close cancels every job, waits for them to end, and stops the timers.
 func (jm *JobManager) Close() error {
 	jm.mu.Lock()
+	jm.closed = true
 	ids := slices.Clone(jm.ids)
 	jm.mu.Unlock()
 	for _, id := range ids {
 		_ = jm.Cancel(id)
 	}
 	for _, id := range ids {
-		_, _ = jm.Wait(context.Background(), id)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, _ = jm.Wait(ctx, id)
+		cancel()
 	}
+	close(jm.stop)
+	jm.timers.Wait()
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 // fakeTM accepts deployments and lets the test report their states.
 type fakeTM struct {
+	jm       *JobManager // reports cancellations to it, when set
 	id       string
 	slots    int
 	failFrom int // Deploy fails from this deployment on (1-based); 0: never
@@ -21,8 +22,7 @@ type fakeTM struct {
 	cancels  int
 }
 
-func (f *fakeTM) ID() string { return f.id }
-func (f *fakeTM) Slots() int { return f.slots }
+func (f *fakeTM) Info() TaskManagerInfo { return TaskManagerInfo{ID: f.id, Slots: f.slots} }
 func (f *fakeTM) Deploy(d *task.Deployment, _ task.Program) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -32,7 +32,20 @@ func (f *fakeTM) Deploy(d *task.Deployment, _ task.Program) error {
 	f.deployed = append(f.deployed, d)
 	return nil
 }
-func (f *fakeTM) CancelJob(string, int)  { f.mu.Lock(); f.cancels++; f.mu.Unlock() }
+func (f *fakeTM) CancelJob(job string, attempt int) {
+	f.mu.Lock()
+	f.cancels++
+	deployed := append([]*task.Deployment(nil), f.deployed...)
+	f.mu.Unlock()
+	if f.jm == nil {
+		return
+	}
+	for _, d := range deployed {
+		if d.JobID == job && d.Attempt == attempt {
+			go f.jm.UpdateTask(task.Update{JobID: job, Attempt: attempt, Task: d.Task.ID, Subtask: d.Subtask, State: task.StateCancelled})
+		}
+	}
+}
 func (f *fakeTM) ReleaseJob(string, int) {}
 
 type nopProgram struct{}
@@ -42,9 +55,9 @@ func (nopProgram) NewChain(*task.Deployment, task.IO) (task.Chain, error) { retu
 func TestDeployFailureEndsTheJob(t *testing.T) {
 	tm := &fakeTM{id: "tm", slots: 2, failFrom: 2}
 	jm := New(Config{})
+	defer jm.Close()
 	jm.RegisterTaskManager(tm)
-	g := testJob(t).graph
-	id, err := jm.Submit(context.Background(), Submission{Graph: g, Program: nopProgram{}})
+	id, err := jm.Submit(context.Background(), Submission{Graph: testGraph(t), Program: nopProgram{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +67,7 @@ func TestDeployFailureEndsTheJob(t *testing.T) {
 		t.Fatal("the deployed subtask was not cancelled")
 	}
 	d := tm.deployed[0]
-	jm.UpdateTask(task.Update{JobID: id, Task: d.Task.ID, Subtask: d.Subtask, State: task.StateCancelled})
+	jm.UpdateTask(task.Update{JobID: id, Attempt: d.Attempt, Task: d.Task.ID, Subtask: d.Subtask, State: task.StateCancelled})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := jm.Wait(ctx, id)
@@ -65,18 +78,53 @@ func TestDeployFailureEndsTheJob(t *testing.T) {
 		t.Fatalf("job %s: %q", st.State, st.Error)
 	}
 	// Its slots are free again.
-	if free := len(jm.freeSlots()); free != 2 {
+	if free := len(jm.freeSlots("")); free != 2 {
 		t.Fatalf("%d slots free after the job ended, want 2", free)
 	}
 }
 
-func TestNotEnoughSlotsAndUnknownJob(t *testing.T) {
-	jm := New(Config{})
+func TestWaitsForSlotsThenFails(t *testing.T) {
+	jm := New(Config{SlotTimeout: 50 * time.Millisecond})
+	defer jm.Close()
 	jm.RegisterTaskManager(&fakeTM{id: "tm", slots: 1})
-	_, err := jm.Submit(context.Background(), Submission{Graph: testJob(t).graph, Program: nopProgram{}})
-	if err == nil || !strings.Contains(err.Error(), "needs 2 slots") {
-		t.Fatalf("err = %v", err)
+	id, err := jm.Submit(context.Background(), Submission{Graph: testGraph(t), Program: nopProgram{}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if st, _ := jm.Status(id); st.State != StateCreated {
+		t.Fatalf("job is %s while waiting for slots", st.State)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := jm.Wait(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != StateFailed || !strings.Contains(st.Error, "needs 2 slots") || !strings.Contains(st.Error, "1 is free") {
+		t.Fatalf("job %s: %q", st.State, st.Error)
+	}
+}
+
+func TestSlotsArrivingLatePlaceTheJob(t *testing.T) {
+	jm := New(Config{SlotTimeout: time.Minute})
+	defer jm.Close()
+	id, err := jm.Submit(context.Background(), Submission{Graph: testGraph(t), Program: nopProgram{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &fakeTM{jm: jm, id: "late", slots: 2}
+	jm.RegisterTaskManager(tm)
+	if st, _ := jm.Status(id); st.State != StateRunning || len(tm.deployed) != 3 {
+		t.Fatalf("after slots arrived: %s, %d deployed", st.State, len(tm.deployed))
+	}
+	if err := jm.RegisterTaskManager(&fakeTM{id: "late", slots: 1}); err == nil {
+		t.Fatal("a second TaskManager with the same id was accepted")
+	}
+}
+
+func TestUnknownJob(t *testing.T) {
+	jm := New(Config{})
+	defer jm.Close()
 	if _, err := jm.Status("nope"); !errors.Is(err, ErrUnknownJob) {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,6 +1,7 @@
 package taskmanager
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/taskmanager/network"
 	"github.com/sluicehq/sluice/taskmanager/task"
@@ -24,6 +26,15 @@ type Config struct {
 	Exchange *network.Exchange
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// DataPlane, if set, carries records to subtasks on other
+	// TaskManagers; without it every consumer must be in this process.
+	DataPlane *network.DataPlane
+	// ManagedMemory is split evenly among the slots (default 1 GiB).
+	ManagedMemory int64
+	// Fingerprint and Artifact identify the one program a TaskManager
+	// process runs; both are empty for an in-process TaskManager.
+	Fingerprint string
+	Artifact    string
 }
 
 func (c *Config) validate() error {
@@ -42,6 +53,9 @@ func (c *Config) validate() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.ManagedMemory == 0 {
+		c.ManagedMemory = 1 << 30
+	}
 	return nil
 }
 
@@ -56,9 +70,60 @@ type TaskManager struct {
 	reporter Reporter
 	log      *slog.Logger
 
-	mu   sync.Mutex
-	jobs map[jobKey]*jobRun
-	wg   sync.WaitGroup
+	mu      sync.Mutex
+	jobs    map[jobKey]*jobRun
+	network map[int]int64 // slot -> bytes reserved for network buffers
+	running map[*task.Deployment]*task.Stats
+	wg      sync.WaitGroup
+}
+
+// SubtaskStats are the counters of one running subtask.
+type SubtaskStats struct {
+	JobID                 string
+	Attempt               int
+	Task                  string
+	Subtask               int
+	RecordsIn, RecordsOut int64
+}
+
+// Running returns the counters of every running subtask.
+func (tm *TaskManager) Running() []SubtaskStats {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	out := make([]SubtaskStats, 0, len(tm.running))
+	for d, st := range tm.running {
+		out = append(out, SubtaskStats{JobID: d.JobID, Attempt: d.Attempt, Task: d.Task.ID, Subtask: d.Subtask,
+			RecordsIn: st.RecordsIn.Load(), RecordsOut: st.RecordsOut.Load()})
+	}
+	return out
+}
+
+// bytesPerCredit is what one credit of an input channel may hold: a batch
+// of local records or a frame of serialized ones.
+const bytesPerCredit = 32 << 10
+
+// account adds (sign +1) or removes (-1) a subtask's network buffers to its
+// slot's share.
+func (tm *TaskManager) account(d *task.Deployment, inbox *network.Inbox, sign int64) {
+	if inbox == nil {
+		return
+	}
+	n := int64(inbox.Channels()) * int64(d.Config.WithDefaults().Credits) * bytesPerCredit
+	tm.mu.Lock()
+	tm.network[d.Slot] += sign * n
+	tm.mu.Unlock()
+}
+
+// SlotUsage reports, per slot, its share of managed memory and the bytes
+// reserved for network buffers.
+func (tm *TaskManager) SlotUsage() map[int]jobmanager.SlotUsage {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	out := make(map[int]jobmanager.SlotUsage, tm.cfg.Slots)
+	for i := range tm.cfg.Slots {
+		out[i] = jobmanager.SlotUsage{NetworkBytes: tm.network[i]}
+	}
+	return out
 }
 
 type jobKey struct {
@@ -78,7 +143,7 @@ func New(cfg Config, r Reporter) (*TaskManager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &TaskManager{cfg: cfg, reporter: r, log: cfg.Logger.With("taskmanager", cfg.ID), jobs: make(map[jobKey]*jobRun)}, nil
+	return &TaskManager{cfg: cfg, reporter: r, log: cfg.Logger.With("taskmanager", cfg.ID), jobs: make(map[jobKey]*jobRun), network: make(map[int]int64), running: make(map[*task.Deployment]*task.Stats)}, nil
 }
 
 // ID returns the TaskManager's name.
@@ -86,6 +151,15 @@ func (tm *TaskManager) ID() string { return tm.cfg.ID }
 
 // Slots returns the number of slots.
 func (tm *TaskManager) Slots() int { return tm.cfg.Slots }
+
+// Info describes the TaskManager to a JobManager.
+func (tm *TaskManager) Info() jobmanager.TaskManagerInfo {
+	info := jobmanager.TaskManagerInfo{ID: tm.cfg.ID, Slots: tm.cfg.Slots, ManagedMemory: tm.cfg.ManagedMemory, Fingerprint: tm.cfg.Fingerprint, Artifact: tm.cfg.Artifact}
+	if tm.cfg.DataPlane != nil {
+		info.DataAddress = tm.cfg.DataPlane.Addr()
+	}
+	return info
+}
 
 func (tm *TaskManager) job(d *task.Deployment) *jobRun {
 	tm.mu.Lock()
@@ -137,10 +211,34 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 		}
 	}
 	io := &taskIO{tm: tm, d: d, job: j, stats: up.Stats, credits: cfg.Credits}
+	// Remote streams are aborted on cancellation, which unblocks a send
+	// waiting for the consumer's window; after a clean end they close.
+	ended := make(chan struct{})
+	defer func() {
+		close(ended)
+		io.closeRemotes(err == nil)
+	}()
+	go func() {
+		select {
+		case <-j.done:
+			io.closeRemotes(false)
+		case <-ended:
+		}
+	}()
 	chain, err := newChain(p, d, io)
 	if err != nil {
 		return err
 	}
+	tm.account(d, inbox, +1)
+	tm.mu.Lock()
+	tm.running[d] = up.Stats
+	tm.mu.Unlock()
+	defer func() {
+		tm.account(d, inbox, -1)
+		tm.mu.Lock()
+		delete(tm.running, d)
+		tm.mu.Unlock()
+	}()
 	up.State = task.StateRunning
 	tm.reporter.UpdateTask(up)
 	log.Debug("task running")
@@ -201,14 +299,35 @@ type taskIO struct {
 	job     *jobRun
 	stats   *task.Stats
 	credits int
+
+	mu      sync.Mutex
+	remotes []*network.RemoteChannel
+	closed  bool
 }
 
 func (io *taskIO) Done() <-chan struct{} { return io.job.done }
 
 func (io *taskIO) Stats() *task.Stats { return io.stats }
 
+// closeRemotes closes (clean) or aborts the task's remote streams, once.
+func (io *taskIO) closeRemotes(clean bool) {
+	io.mu.Lock()
+	defer io.mu.Unlock()
+	if io.closed {
+		return
+	}
+	io.closed = true
+	for _, rc := range io.remotes {
+		if clean {
+			_ = rc.Close()
+		} else {
+			rc.Abort()
+		}
+	}
+}
+
 // Outputs returns the channels of edge e, indexed by consumer subtask.
-func (io *taskIO) Outputs(e jobgraph.TaskEdge) ([]*network.Channel, error) {
+func (io *taskIO) Outputs(e jobgraph.TaskEdge) ([]task.Output, error) {
 	g := io.d.Graph
 	target, ok := g.Operator(e.Target)
 	if !ok {
@@ -236,14 +355,48 @@ func (io *taskIO) Outputs(e jobgraph.TaskEdge) ([]*network.Channel, error) {
 			consumers = append(consumers, i)
 		}
 	}
-	chans := make([]*network.Channel, len(consumers))
+	outs := make([]task.Output, len(consumers))
 	for i, sub := range consumers {
 		id := network.InboxID{Job: io.d.JobID, Attempt: io.d.Attempt, Task: e.TargetTask, Subtask: sub}
-		in, err := io.tm.cfg.Exchange.Inbox(id, n, io.credits)
-		if err != nil {
-			return nil, err
+		ch := task.ChannelIndex(g, inputs, edgeIdx, io.d.Subtask)
+		peer, ok := io.d.Peer(e.TargetTask, sub)
+		if !ok || peer.TaskManager == io.tm.cfg.ID || io.tm.cfg.DataPlane == nil {
+			in, err := io.tm.cfg.Exchange.Inbox(id, n, io.credits)
+			if err != nil {
+				return nil, err
+			}
+			outs[i].Local = in.Channel(ch)
+			continue
 		}
-		chans[i] = in.Channel(task.ChannelIndex(g, inputs, edgeIdx, io.d.Subtask))
+		ctx, cancel := contextUntil(io.job.done)
+		rc, err := io.tm.cfg.DataPlane.Open(ctx, peer.TaskManager, peer.DataAddress,
+			network.StreamHeader{Inbox: id, Channels: n, Channel: ch, Credits: io.credits})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("opening the channel to %s subtask %d on %s (%s): %w", e.TargetTask, sub, peer.TaskManager, peer.DataAddress, err)
+		}
+		io.mu.Lock()
+		io.remotes = append(io.remotes, rc)
+		closed := io.closed
+		io.mu.Unlock()
+		if closed {
+			rc.Abort()
+			return nil, task.ErrCancelled
+		}
+		outs[i].Remote = rc
 	}
-	return chans, nil
+	return outs, nil
+}
+
+// contextUntil returns a context cancelled when done is closed.
+func contextUntil(done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, cancel
 }

@@ -56,6 +56,29 @@ type Deployment struct {
 	Inputs  []jobgraph.TaskEdge
 	Outputs []jobgraph.TaskEdge
 	Config  Config
+	// Slot is the slot of the TaskManager the subtask runs in.
+	Slot int
+	// Peers says where every subtask of the job attempt runs, so that
+	// outputs to another TaskManager go over the data plane.
+	Peers []Peer
+}
+
+// Peer is where one subtask of a job attempt runs.
+type Peer struct {
+	Task        string
+	Subtask     int
+	TaskManager string
+	DataAddress string
+}
+
+// Peer returns where subtask `subtask` of task `taskID` runs.
+func (d *Deployment) Peer(taskID string, subtask int) (Peer, bool) {
+	for _, p := range d.Peers {
+		if p.Task == taskID && p.Subtask == subtask {
+			return p, true
+		}
+	}
+	return Peer{}, false
 }
 
 // String names the subtask as logs and errors show it.
@@ -69,9 +92,17 @@ type IO interface {
 	Done() <-chan struct{}
 	// Outputs returns the channels of an output edge, indexed by consumer
 	// subtask (one channel for a forward edge).
-	Outputs(e jobgraph.TaskEdge) ([]*network.Channel, error)
+	Outputs(e jobgraph.TaskEdge) ([]Output, error)
 	// Stats returns the task's counters; output writers add what they send.
 	Stats() *Stats
+}
+
+// Output is the producer end of one channel: in-process (Local) when the
+// consumer runs in the same TaskManager, else a data-plane stream (Remote)
+// that carries serialized records.
+type Output struct {
+	Local  *network.Channel
+	Remote *network.RemoteChannel
 }
 
 // Chain is one subtask of an operator chain, built by the job's code.
