@@ -1,7 +1,12 @@
-package main
+package examples
 
 import (
+	"bufio"
+	_ "embed"
+	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -9,6 +14,11 @@ import (
 
 	"github.com/sluicehq/sluice/stream"
 )
+
+// Hamlet is the text wordcount counts when it is given no input.
+//
+//go:embed hamlet.txt
+var Hamlet string
 
 // WordCount is a word and how often it occurred.
 type WordCount struct {
@@ -35,20 +45,69 @@ type Counts struct {
 	counts map[string]int64
 }
 
-// Build adds the word count to the dataflow reading lines and returns where
-// the counts end up.
-func Build(lines *stream.DataStream[string]) *Counts {
+// WordCounts adds the word count to the dataflow reading lines: the running
+// count of each word after each occurrence.
+func WordCounts(lines *stream.DataStream[string]) *stream.DataStream[WordCount] {
 	words := stream.FlatMap(lines, Tokenize).Name("Tokenize")
 	keyed := stream.KeyBy(words, func(w WordCount) string { return w.Word })
-	counts := stream.Reduce(keyed, func(acc, w WordCount) WordCount {
+	return stream.Reduce(keyed, func(acc, w WordCount) WordCount {
 		acc.Count += w.Count
 		return acc
 	}).Name("Count")
+}
+
+// CollectCounts gathers the final count of every word in memory (embedded
+// mini-cluster only).
+func CollectCounts(counts *stream.DataStream[WordCount]) *Counts {
 	result := &Counts{counts: map[string]int64{}}
 	stream.AddSink(counts, "Latest", func(int, int) (stream.SinkWriter[WordCount], error) {
 		return &latestWriter{to: result, dirty: map[string]int64{}}, nil
 	})
 	return result
+}
+
+// WriteCounts writes the final count of every word to dir when the input
+// ends: one file per sink subtask, part-1, part-2, ..., each a sorted list of
+// "word count" lines. It works on any cluster, the files being written by
+// the TaskManagers.
+func WriteCounts(counts *stream.DataStream[WordCount], dir string) *stream.Sink {
+	return stream.AddSink(counts, "WriteCounts", func(subtask, _ int) (stream.SinkWriter[WordCount], error) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("wordcount output: %w", err)
+		}
+		return &countFile{path: filepath.Join(dir, fmt.Sprintf("part-%d", subtask+1)), latest: map[string]int64{}}, nil
+	})
+}
+
+type countFile struct {
+	path   string
+	latest map[string]int64
+}
+
+func (c *countFile) Write(w WordCount) error { c.latest[w.Word] = w.Count; return nil }
+func (c *countFile) Flush() error            { return nil }
+func (c *countFile) Close() error            { return nil }
+
+// Finish writes the file once the input has ended, through a temporary
+// file, so that a reader never sees a partial result.
+func (c *countFile) Finish() error {
+	tmp := c.path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, word := range slices.Sorted(maps.Keys(c.latest)) {
+		fmt.Fprintf(w, "%s %d\n", word, c.latest[word])
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, c.path)
 }
 
 // latestWriter keeps the latest count of each word it saw since the last

@@ -1,4 +1,4 @@
-package main
+package examples
 
 import (
 	"bytes"
@@ -74,7 +74,7 @@ func TestWordCountMatchesPlainGo(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			env := stream.NewEnvironment().SetParallelism(p).SetMiniCluster(2, 0)
-			counts := Build(stream.FromTextFile(env, path))
+			counts := CollectCounts(WordCounts(stream.FromTextFile(env, path)))
 			res, err := env.Execute(ctx, "wordcount")
 			if err != nil {
 				t.Fatal(err)
@@ -94,9 +94,9 @@ func TestWordCountMatchesPlainGo(t *testing.T) {
 }
 
 func TestBundledTextTop(t *testing.T) {
-	want := plainCount(bundled)
+	want := plainCount(Hamlet)
 	env := stream.NewEnvironment().SetParallelism(3)
-	counts := Build(stream.FromSlice(env, strings.Split(bundled, "\n")))
+	counts := CollectCounts(WordCounts(stream.FromSlice(env, strings.Split(Hamlet, "\n"))))
 	if _, err := env.Execute(context.Background(), "wordcount"); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds a binary")
 	}
 	bin := filepath.Join(t.TempDir(), "wordcount")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "./wordcount").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
@@ -125,7 +125,7 @@ func TestBinary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("wordcount: %v", err)
 	}
-	want := plainCount(bundled)
+	want := plainCount(Hamlet)
 	if !strings.Contains(string(out), fmt.Sprintf("the          %d", want["the"])) {
 		t.Fatalf("output lacks the top word:\n%s", out)
 	}
@@ -148,10 +148,47 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// With --output, the counts go to files.
+	outDir := filepath.Join(t.TempDir(), "counts")
+	if out, err := exec.Command(bin, "--parallelism", "3", "--output", outDir).CombinedOutput(); err != nil {
+		t.Fatalf("wordcount --output: %v\n%s", err, out)
+	}
+	if got := readCounts(t, outDir); !maps.Equal(got, want) {
+		t.Fatalf("--output counts differ from plain Go:\n got %v\nwant %v", got, want)
+	}
+
 	cmd = exec.Command(bin, "--input", filepath.Join(t.TempDir(), "missing.txt"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err == nil || !strings.Contains(stderr.String(), "missing.txt") {
 		t.Fatalf("a missing input should fail naming the file; err=%v stderr=%q", err, stderr.String())
 	}
+}
+
+// readCounts reads the "word count" lines of every part file in dir.
+func readCounts(t *testing.T, dir string) map[string]int64 {
+	t.Helper()
+	parts, err := filepath.Glob(filepath.Join(dir, "part-*"))
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("no part files in %s: %v", dir, err)
+	}
+	counts := map[string]int64{}
+	for _, p := range parts {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var w string
+			var c int64
+			if _, err := fmt.Sscanf(line, "%s %d", &w, &c); err != nil {
+				t.Fatalf("%s: bad line %q", p, line)
+			}
+			if _, dup := counts[w]; dup {
+				t.Fatalf("word %q in two part files", w)
+			}
+			counts[w] = c
+		}
+	}
+	return counts
 }

@@ -7,23 +7,28 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
 	"sync"
 
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/minicluster"
 	"github.com/sluicehq/sluice/jobmanager/scheduler"
+	"github.com/sluicehq/sluice/taskmanager/agent"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
 // ModeEnv is the environment variable that selects how Execute runs a job.
-const ModeEnv = "SLUICE_MODE"
+const ModeEnv = agent.EnvMode
 
 // Modes of a job binary.
 const (
-	ModeLocal = ""     // embedded mini-cluster
-	ModePlan  = "plan" // print the job graph and exit
+	ModeLocal       = ""                    // embedded mini-cluster
+	ModePlan        = "plan"                // print the job graph and exit
+	ModeTaskManager = agent.ModeTaskManager // run as a TaskManager of a cluster
 )
 
 // ErrInvalidJob is wrapped by every error about how a job was built.
@@ -50,11 +55,22 @@ type Environment struct {
 	errs           []error
 }
 
-// NewEnvironment returns an environment with default parallelism equal to
-// the number of CPUs.
+// ParallelismEnv, when set, overrides the default parallelism a job binary
+// is built with; clients use it to plan and TaskManagers to rebuild a job
+// at a chosen parallelism.
+const ParallelismEnv = agent.EnvParallelism
+
+// NewEnvironment returns an environment whose default parallelism is the
+// number of CPUs, or SLUICE_PARALLELISM when that is set.
 func NewEnvironment() *Environment {
+	parallelism := runtime.NumCPU()
+	if v := os.Getenv(ParallelismEnv); v != "" {
+		if p, err := strconv.Atoi(v); err == nil && p > 0 {
+			parallelism = p
+		}
+	}
 	return &Environment{
-		parallelism:  runtime.NumCPU(),
+		parallelism:  parallelism,
 		taskManagers: 1,
 		exchange:     task.DefaultConfig(),
 		stdout:       os.Stdout,
@@ -136,8 +152,10 @@ func (e *Environment) Execute(ctx context.Context, name string) (*JobResult, err
 		data, _ := g.Marshal()
 		os.Stdout.Write(append(data, '\n'))
 		os.Exit(0)
+	case ModeTaskManager:
+		os.Exit(e.runTaskManager(ctx, name))
 	default:
-		return nil, fmt.Errorf("%s=%q is not a mode of this binary; use %q (plan) or leave it unset (embedded mini-cluster)", ModeEnv, mode, ModePlan)
+		return nil, fmt.Errorf("%s=%q is not a mode of this binary; use %q, %q, or leave it unset (embedded mini-cluster)", ModeEnv, mode, ModePlan, ModeTaskManager)
 	}
 	client, err := e.ExecuteAsync(ctx, name)
 	if err != nil {
@@ -155,6 +173,38 @@ func (e *Environment) Execute(ctx context.Context, name string) (*JobResult, err
 		return &status, status.Err()
 	}
 	return &status, err
+}
+
+// runTaskManager serves this binary's job as a TaskManager of the cluster
+// named by the environment (see package agent) and returns an exit code.
+func (e *Environment) runTaskManager(ctx context.Context, name string) int {
+	g, err := e.Plan(name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice taskmanager:", err)
+		return 2
+	}
+	slots, _ := strconv.Atoi(os.Getenv(agent.EnvSlots))
+	memory, _ := strconv.ParseInt(os.Getenv(agent.EnvManagedMemory), 10, 64)
+	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(os.Getenv("SLUICE_LOG_LEVEL")))
+	if path := os.Getenv("SLUICE_CPUPROFILE"); path != "" {
+		// Profile the TaskManager until it exits: SLUICE_CPUPROFILE=DIR
+		// writes DIR/<taskmanager id>.pprof.
+		f, err := os.Create(filepath.Join(path, os.Getenv(agent.EnvID)+".pprof"))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	err = agent.Run(ctx, agent.Config{
+		JobManager: os.Getenv(agent.EnvJobManager), ID: os.Getenv(agent.EnvID), Slots: slots,
+		ManagedMemory: memory, DataAddr: os.Getenv(agent.EnvDataAddr), Program: e, Graph: g, Logger: log,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sluice taskmanager:", err)
+		return 1
+	}
+	return 0
 }
 
 // ExecuteAsync starts the job on a new embedded mini-cluster sized for it and

@@ -89,12 +89,44 @@ func newNode[OUT any](env *Environment, kind, name string, inputs []*edge) *node
 func consumes[IN any](n *node) {
 	n.input = func(in any) func(*network.Buffer) int {
 		head := in.(input[IN])
+		var dec codec.Codec[IN]
+		var decoded []IN
 		return func(b *network.Buffer) int {
-			recs := *b.Batch.(*[]IN)
-			head.push(recs)
-			return len(recs)
+			switch batch := b.Batch.(type) {
+			case *[]IN:
+				head.push(*batch)
+				return len(*batch)
+			case *network.Frame:
+				if dec == nil {
+					c, err := codec.For[IN]()
+					if err != nil {
+						fail(err) // Plan checked every exchanged type
+					}
+					dec = c
+				}
+				decoded = decodeFrame(dec, batch.Data, decoded[:0], n.name)
+				head.push(decoded)
+				clear(decoded)
+				return len(decoded)
+			default:
+				fail(fmt.Errorf("operator %q received a %T batch; the producer runs other code", n.name, b.Batch))
+				return 0
+			}
 		}
 	}
+}
+
+// decodeFrame decodes the records of one frame into recs, in place.
+func decodeFrame[T any](c codec.Codec[T], data []byte, recs []T, op string) []T {
+	for len(data) > 0 {
+		recs = append(recs, *new(T))
+		k, err := c.Decode(data, &recs[len(recs)-1])
+		if err != nil {
+			fail(fmt.Errorf("operator %q: a record from the network does not decode: %w", op, err))
+		}
+		data = data[k:]
+	}
+	return recs
 }
 
 func (n *node) setParallelism(p int) {

@@ -175,6 +175,13 @@ type SinkWriter[T any] interface {
 	Close() error
 }
 
+// Finisher is a SinkWriter that wants to know when a bounded input has
+// ended: Finish is called once, after the last Write and before the last
+// Flush. It is not called when the job is cancelled or fails.
+type Finisher interface {
+	Finish() error
+}
+
 // AddSink adds a user-defined sink; newWriter is called once per subtask.
 func AddSink[T any](s *DataStream[T], name string, newWriter func(subtask, parallelism int) (SinkWriter[T], error)) *Sink {
 	return sinkNode(s, "sink", name, func(c *opContext) (any, error) {
@@ -200,6 +207,13 @@ func (u *userSink[T]) flush() {
 	if err := u.w.Flush(); err != nil {
 		fail(err)
 	}
+}
+
+func (u *userSink[T]) finish() error {
+	if f, ok := u.w.(Finisher); ok {
+		return f.Finish()
+	}
+	return nil
 }
 
 func (u *userSink[T]) close() error { return u.w.Close() }

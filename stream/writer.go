@@ -5,15 +5,17 @@ import (
 	"sync/atomic"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/stream/codec"
 	"github.com/sluicehq/sluice/taskmanager/network"
+	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
 // writerSpec is what a network output of an operator is built from.
 type writerSpec struct {
 	part      jobgraph.Partitioning
-	channels  []*network.Channel // indexed by consumer subtask
-	route     any                // func(T) int for hash edges
-	subtask   int                // producer subtask, to stagger round-robin
+	channels  []task.Output // indexed by consumer subtask
+	route     any           // func(T) int for hash edges
+	subtask   int           // producer subtask, to stagger round-robin
 	batchSize int
 	done      <-chan struct{}
 	sent      *atomic.Int64
@@ -26,7 +28,14 @@ type outputWriter interface {
 	end()
 }
 
-// chanWriter batches records for one channel.
+// sender is the producer end of one channel as the partitioners use it.
+type sender[T any] interface {
+	add(v T)
+	addAll(recs []T)
+	outputWriter
+}
+
+// chanWriter batches records for one in-process channel.
 type chanWriter[T any] struct {
 	ch   *network.Channel
 	box  *[]T // the batch being filled, nil when none is held
@@ -97,12 +106,70 @@ func (w *chanWriter[T]) end() {
 	w.send(network.EventEndOfStream)
 }
 
+// frameBytes is the size at which a frame of serialized records is sent.
+const frameBytes = 32 << 10
+
+// frameWriter serializes records into frames for a remote channel.
+type frameWriter[T any] struct {
+	rc   *network.RemoteChannel
+	c    codec.Codec[T]
+	buf  []byte
+	n    int // records in buf
+	sent *atomic.Int64
+}
+
+func (w *frameWriter[T]) add(v T) {
+	w.buf = w.c.Append(w.buf, v)
+	w.n++
+	if len(w.buf) >= frameBytes {
+		w.send()
+	}
+}
+
+func (w *frameWriter[T]) addAll(recs []T) {
+	for i := range recs {
+		w.add(recs[i])
+	}
+}
+
+func (w *frameWriter[T]) send() {
+	if len(w.buf) > network.MaxFramePayload {
+		fail(fmt.Errorf("a record of %d bytes does not fit the data plane's %d-byte frames", len(w.buf), network.MaxFramePayload))
+	}
+	if err := w.rc.Send(network.EventNone, w.buf); err != nil {
+		fail(err)
+	}
+	w.sent.Add(int64(w.n))
+	w.buf, w.n = w.buf[:0], 0
+}
+
+func (w *frameWriter[T]) flush() {
+	if w.n > 0 {
+		w.send()
+	}
+}
+
+func (w *frameWriter[T]) end() {
+	w.flush()
+	if err := w.rc.Send(network.EventEndOfStream, nil); err != nil {
+		fail(err)
+	}
+}
+
 // newPartitionWriter returns an input[T] that partitions records over the
 // channels of one output edge.
 func newPartitionWriter[T any](s writerSpec) any {
-	ws := make([]*chanWriter[T], len(s.channels))
+	ws := make([]sender[T], len(s.channels))
 	for i, ch := range s.channels {
-		ws[i] = &chanWriter[T]{ch: ch, size: s.batchSize, done: s.done, sent: s.sent}
+		if ch.Remote != nil {
+			c, err := codec.For[T]()
+			if err != nil {
+				fail(err) // Plan checked every exchanged type
+			}
+			ws[i] = &frameWriter[T]{rc: ch.Remote, c: c, buf: make([]byte, 0, frameBytes+frameBytes/4), sent: s.sent}
+		} else {
+			ws[i] = &chanWriter[T]{ch: ch.Local, size: s.batchSize, done: s.done, sent: s.sent}
+		}
 		s.register(ws[i])
 	}
 	switch s.part {
@@ -118,12 +185,12 @@ func newPartitionWriter[T any](s writerSpec) any {
 	panic(fmt.Sprintf("stream: unknown partitioning %q", s.part))
 }
 
-type forwardWriter[T any] struct{ w *chanWriter[T] }
+type forwardWriter[T any] struct{ w sender[T] }
 
 func (f forwardWriter[T]) push(recs []T) { f.w.addAll(recs) }
 
 type rebalanceWriter[T any] struct {
-	ws   []*chanWriter[T]
+	ws   []sender[T]
 	next int
 }
 
@@ -140,7 +207,7 @@ func (r *rebalanceWriter[T]) push(recs []T) {
 }
 
 type hashWriter[T any] struct {
-	ws    []*chanWriter[T]
+	ws    []sender[T]
 	route func(T) int
 }
 
@@ -150,7 +217,7 @@ func (h hashWriter[T]) push(recs []T) {
 	}
 }
 
-type broadcastWriter[T any] []*chanWriter[T]
+type broadcastWriter[T any] []sender[T]
 
 func (b broadcastWriter[T]) push(recs []T) {
 	for _, w := range b {

@@ -1,0 +1,33 @@
+// Command jmctl controls a Sluice JobManager through its REST API: it
+// submits job binaries and lists, inspects and cancels jobs and
+// TaskManagers.
+//
+//	jmctl [--jobmanager ADDR] [--json] COMMAND
+//
+//	submit BINARY [--parallelism N] [--detached] [-- ARGS...]
+//	                    plan the binary (SLUICE_MODE=plan), upload it, submit
+//	                    the job and follow it until it ends (or print its id
+//	                    with --detached); Ctrl-C stops following, the job keeps
+//	                    running
+//	list                list the jobs
+//	info JOB            show a job, its subtasks and its exceptions
+//	cancel JOB          cancel a job
+//	taskmanagers        list the TaskManagers and their slots
+//
+// The JobManager address is --jobmanager, else the environment variable
+// SLUICE_JOBMANAGER, else 127.0.0.1:8081; it is host:port or an http(s) URL.
+// --json prints the API's JSON instead of tables. Long flags may be written
+// with one dash, as Go's flag package allows (-json, -jobmanager ADDR).
+//
+// Exit codes:
+//
+//	0  success
+//	1  the job failed or was cancelled (submit without --detached), or
+//	   another error
+//	2  usage error: bad flags or arguments, a job binary that is missing,
+//	   not executable, or that does not print a job graph in plan mode
+//	3  the JobManager answered with an error (4xx/5xx), such as an unknown job
+//	4  the JobManager is unreachable
+//
+// Every error is one line on standard error starting with "jmctl: ".
+package main

@@ -1,0 +1,67 @@
+// Command jobmanager runs a Sluice JobManager: the REST API clients and jmctl
+// talk to, the control endpoint TaskManagers register with, and the
+// scheduler. With no flags it is a working cluster on this machine: jobs get
+// TaskManager processes started from their own binaries (provider local).
+//
+//	jobmanager [--http-addr 127.0.0.1:8081] [--rpc-addr 127.0.0.1:6123] [--provider local|standalone] ...
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sluicehq/sluice/jobmanager/restart"
+	"github.com/sluicehq/sluice/jobmanager/server"
+)
+
+func main() {
+	cfg := server.DefaultConfig()
+	flag.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address of the REST API")
+	flag.StringVar(&cfg.RPCAddr, "rpc-addr", cfg.RPCAddr, "address of the control endpoint TaskManagers connect to")
+	flag.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for artifacts and TaskManager logs")
+	flag.StringVar(&cfg.Provider, "provider", cfg.Provider, "where TaskManagers come from: local (started from each job's binary) or standalone (started by hand)")
+	flag.IntVar(&cfg.SlotsPerTaskManager, "slots", cfg.SlotsPerTaskManager, "slots of each local TaskManager")
+	flag.Int64Var(&cfg.TaskManagerMemory, "taskmanager-memory", cfg.TaskManagerMemory, "managed memory of each local TaskManager, bytes")
+	flag.DurationVar(&cfg.SlotTimeout, "slot-timeout", cfg.SlotTimeout, "how long a job waits for slots before it fails")
+	flag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often TaskManagers heartbeat")
+	flag.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", cfg.HeartbeatTimeout, "silence after which a TaskManager is lost")
+	kind := flag.String("restart-strategy", string(cfg.Restart.Kind), "fixed-delay, exponential-delay, failure-rate or none")
+	flag.IntVar(&cfg.Restart.Attempts, "restart-attempts", cfg.Restart.Attempts, "fixed-delay: restarts allowed")
+	flag.DurationVar(&cfg.Restart.Delay, "restart-delay", cfg.Restart.Delay, "fixed-delay and failure-rate: delay before a restart")
+	flag.IntVar(&cfg.Restart.MaxFailures, "restart-max-failures", cfg.Restart.MaxFailures, "failure-rate: failures allowed per interval")
+	flag.DurationVar(&cfg.Restart.Interval, "restart-interval", cfg.Restart.Interval, "failure-rate: the interval")
+	flag.DurationVar(&cfg.Restart.InitialDelay, "restart-initial-delay", cfg.Restart.InitialDelay, "exponential-delay: first delay")
+	flag.DurationVar(&cfg.Restart.MaxDelay, "restart-max-delay", cfg.Restart.MaxDelay, "exponential-delay: longest delay")
+	level := flag.String("log-level", "info", "debug, info, warn or error")
+	flag.Parse()
+
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "jobmanager: --log-level %q: use debug, info, warn or error\n", *level)
+		os.Exit(2)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	k, err := restart.ParseKind(*kind)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jobmanager: --restart-strategy:", err)
+		os.Exit(2)
+	}
+	cfg.Restart.Kind = k
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jobmanager:", err)
+		os.Exit(1)
+	}
+	if err := srv.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "jobmanager:", err)
+		os.Exit(1)
+	}
+}

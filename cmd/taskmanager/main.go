@@ -1,0 +1,67 @@
+// Command taskmanager is a job binary with Sluice's examples built in. Submit
+// it like any job binary, naming the example and its arguments:
+//
+//	jmctl submit ./bin/taskmanager -- wordcount --input /data/book.txt --output /tmp/counts
+//
+// Run by the JobManager (SLUICE_MODE=taskmanager) it serves as the job's
+// TaskManager; run by hand with --jobmanager it joins a standalone cluster:
+//
+//	taskmanager --jobmanager 127.0.0.1:6123 --slots 4 wordcount --input /data/book.txt
+//
+// and with neither, it runs the example on the embedded mini-cluster.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/sluicehq/sluice/examples"
+	"github.com/sluicehq/sluice/stream"
+	"github.com/sluicehq/sluice/taskmanager/agent"
+)
+
+func main() {
+	fs := flag.NewFlagSet("taskmanager", flag.ExitOnError)
+	jobmanager := fs.String("jobmanager", "", "control address of a JobManager to join as a standalone TaskManager")
+	slots := fs.Int("slots", 0, "slots to offer (default: CPUs)")
+	id := fs.String("id", "", "TaskManager id (default: host-pid)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: taskmanager [--jobmanager ADDR] [--slots N] [--id ID] EXAMPLE [ARGS...]\nexamples: %s\n", strings.Join(examples.Names(), ", "))
+		fs.PrintDefaults()
+	}
+	_ = fs.Parse(os.Args[1:])
+	if fs.NArg() == 0 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	if *jobmanager != "" {
+		os.Setenv(agent.EnvMode, agent.ModeTaskManager)
+		os.Setenv(agent.EnvJobManager, *jobmanager)
+	}
+	if *slots > 0 {
+		os.Setenv(agent.EnvSlots, strconv.Itoa(*slots))
+	}
+	if *id != "" {
+		os.Setenv(agent.EnvID, *id)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := stream.NewEnvironment()
+	report, err := examples.Build(env, fs.Arg(0), fs.Args()[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "taskmanager:", err)
+		os.Exit(2)
+	}
+	res, err := env.Execute(ctx, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "taskmanager:", err)
+		os.Exit(1)
+	}
+	report(os.Stdout, res)
+}

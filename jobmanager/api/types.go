@@ -1,0 +1,124 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Prefix is the path prefix of every route.
+const Prefix = "/v1"
+
+// Error is the body of every error response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// SubmitRequest submits a job whose artifact was uploaded before.
+type SubmitRequest struct {
+	// Graph is the job graph the binary printed in plan mode.
+	Graph json.RawMessage `json:"graph"`
+	// Artifact is the lowercase hex sha256 of the uploaded binary.
+	Artifact string `json:"artifact"`
+	// Args are the arguments the binary was planned with; TaskManagers run
+	// it with the same arguments to rebuild the same graph.
+	Args []string `json:"args,omitempty"`
+	// Parallelism, if set, is the default parallelism the plan was made
+	// with (passed to the binary as SLUICE_PARALLELISM).
+	Parallelism int `json:"parallelism,omitempty"`
+}
+
+// SubmitResponse names the new job.
+type SubmitResponse struct {
+	ID string `json:"id"`
+}
+
+// JobSummary is one line of the job list.
+type JobSummary struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	State    string    `json:"state"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end,omitzero"`
+	Subtasks int       `json:"subtasks"`
+	Restarts int       `json:"restarts"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// JobList is the body of GET /v1/jobs.
+type JobList struct {
+	Jobs []JobSummary `json:"jobs"`
+}
+
+// Subtask is the status of one parallel instance of a task.
+type Subtask struct {
+	Task        string `json:"task"`
+	Name        string `json:"name"`
+	Subtask     int    `json:"subtask"`
+	Parallelism int    `json:"parallelism"`
+	TaskManager string `json:"taskManager"`
+	Slot        int    `json:"slot"`
+	State       string `json:"state"`
+	RecordsIn   int64  `json:"recordsIn"`
+	RecordsOut  int64  `json:"recordsOut"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Exception is a failure the job went through: a subtask that failed or a
+// TaskManager that was lost.
+type Exception struct {
+	Time    time.Time `json:"time"`
+	Attempt int       `json:"attempt"`
+	Error   string    `json:"error"`
+}
+
+// JobDetail is the body of GET /v1/jobs/{id}.
+type JobDetail struct {
+	JobSummary
+	Fingerprint string      `json:"fingerprint"`
+	Artifact    string      `json:"artifact"`
+	Args        []string    `json:"args,omitempty"`
+	Attempt     int         `json:"attempt"`
+	Tasks       []Subtask   `json:"tasks"`
+	Exceptions  []Exception `json:"exceptions"`
+}
+
+// Slot is one task slot of a TaskManager and what is accounted against it.
+type Slot struct {
+	Index int `json:"index"`
+	// Job is the job whose subtasks use the slot, empty when free.
+	Job      string   `json:"job,omitempty"`
+	Subtasks []string `json:"subtasks,omitempty"`
+	// MemoryBytes is the slot's share of the TaskManager's managed memory.
+	MemoryBytes int64 `json:"memoryBytes"`
+	// NetworkBytes is the memory reserved for the slot's network buffers.
+	NetworkBytes int64 `json:"networkBytes"`
+	// StateBytes estimates the keyed state the slot's subtasks hold.
+	StateBytes int64 `json:"stateBytes"`
+}
+
+// TaskManager is a registered TaskManager.
+type TaskManager struct {
+	ID            string    `json:"id"`
+	DataAddress   string    `json:"dataAddress"`
+	Artifact      string    `json:"artifact"`
+	Fingerprint   string    `json:"fingerprint"`
+	Slots         []Slot    `json:"slots"`
+	FreeSlots     int       `json:"freeSlots"`
+	ManagedMemory int64     `json:"managedMemory"`
+	Registered    time.Time `json:"registered"`
+	LastHeartbeat time.Time `json:"lastHeartbeat"`
+}
+
+// TaskManagerList is the body of GET /v1/taskmanagers.
+type TaskManagerList struct {
+	TaskManagers []TaskManager `json:"taskmanagers"`
+}
+
+// Overview is the body of GET /v1/overview.
+type Overview struct {
+	TaskManagers int            `json:"taskmanagers"`
+	Slots        int            `json:"slots"`
+	FreeSlots    int            `json:"freeSlots"`
+	Jobs         map[string]int `json:"jobs"` // by state
+	Version      string         `json:"version"`
+}

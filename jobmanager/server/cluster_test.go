@@ -1,0 +1,482 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sluicehq/sluice/jobmanager/api"
+)
+
+// Binaries built once for all tests.
+var bins struct {
+	jobmanager, jmctl, testjob, wordcount string
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-cluster-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	build := func(pkg, name string) string {
+		out := filepath.Join(dir, name)
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, b)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+		return out
+	}
+	bins.jobmanager = build("github.com/sluicehq/sluice/cmd/jobmanager", "jobmanager")
+	bins.jmctl = build("github.com/sluicehq/sluice/cmd/jmctl", "jmctl")
+	bins.testjob = build("./testdata/testjob", "testjob")
+	bins.wordcount = build("github.com/sluicehq/sluice/examples/wordcount", "wordcount")
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "leaked goroutines:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// proc is a process started by a test; it is killed (with its process
+// group) and reaped when the test ends.
+type proc struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func start(t testing.TB, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), out: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		if t.Failed() {
+			t.Logf("output of %s:\n%s", name, p.out.String())
+		}
+	})
+	return p
+}
+
+// kill9 kills the process and waits until it is gone.
+func (p *proc) kill9(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cluster is a JobManager process and a client for it.
+type cluster struct {
+	rest, rpc string
+	client    *api.Client
+	jm        *proc
+}
+
+func startJobManager(t testing.TB, args ...string) *cluster {
+	t.Helper()
+	c := &cluster{rest: freeAddr(t), rpc: freeAddr(t)}
+	args = append([]string{"--http-addr", c.rest, "--rpc-addr", c.rpc, "--data-dir", t.TempDir(),
+		"--heartbeat-interval", "200ms", "--heartbeat-timeout", "2s"}, args...)
+	c.jm = start(t, "jobmanager", nil, bins.jobmanager, args...)
+	var err error
+	if c.client, err = api.NewClient(c.rest); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the JobManager to serve", func() bool {
+		_, err := c.client.Overview(context.Background())
+		return err == nil
+	})
+	return c
+}
+
+// startTaskManager starts a job binary as a standalone TaskManager.
+func (c *cluster) startTaskManager(t testing.TB, id string, slots int, bin string, args ...string) *proc {
+	t.Helper()
+	return start(t, id, []string{
+		"SLUICE_MODE=taskmanager", "SLUICE_JOBMANAGER_RPC=" + c.rpc,
+		"SLUICE_TASKMANAGER_ID=" + id, "SLUICE_SLOTS=" + strconv.Itoa(slots),
+	}, bin, args...)
+}
+
+func (c *cluster) waitTaskManagers(t testing.TB, n int) {
+	t.Helper()
+	waitFor(t, 20*time.Second, fmt.Sprintf("%d TaskManagers to register", n), func() bool {
+		tms, err := c.client.TaskManagers(context.Background())
+		return err == nil && len(tms) == n
+	})
+}
+
+// jmctl runs the real jmctl against the cluster.
+func (c *cluster) jmctl(t testing.TB, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.jmctl, append([]string{"--jobmanager", c.rest}, args...)...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("jmctl %v: %v", args, err)
+	}
+	return string(out), code
+}
+
+// submit submits bin with args, detached, and returns the job id.
+func (c *cluster) submit(t testing.TB, bin string, args ...string) string {
+	t.Helper()
+	out, code := c.jmctl(t, append([]string{"submit", "--detached", bin, "--"}, args...)...)
+	if code != 0 {
+		t.Fatalf("jmctl submit exited %d:\n%s", code, out)
+	}
+	return strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
+}
+
+func (c *cluster) waitJob(t testing.TB, id string, timeout time.Duration, states ...string) *api.JobDetail {
+	t.Helper()
+	var last *api.JobDetail
+	waitFor(t, timeout, fmt.Sprintf("job %s to be %v", id, states), func() bool {
+		d, err := c.client.Job(context.Background(), id)
+		if err != nil {
+			return false
+		}
+		last = d
+		for _, s := range states {
+			if d.State == s {
+				return true
+			}
+		}
+		return false
+	})
+	return last
+}
+
+// expectedSums is the testjob's result computed in plain Go.
+func expectedSums(records int64) map[int64]int64 {
+	want := map[int64]int64{}
+	for i := range records {
+		want[(i*7919)%101] += i%17 - 8
+	}
+	return want
+}
+
+func readSums(t testing.TB, dir string) map[int64]int64 {
+	t.Helper()
+	parts, _ := filepath.Glob(filepath.Join(dir, "part-*"))
+	got := map[int64]int64{}
+	for _, p := range parts {
+		if strings.HasSuffix(p, ".tmp") {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Fields(strings.ReplaceAll(string(data), " ", ":")) {
+			var k, v int64
+			if _, err := fmt.Sscanf(line, "%d:%d", &k, &v); err != nil {
+				t.Fatalf("%s: bad line %q", p, line)
+			}
+			got[k] = v
+		}
+	}
+	return got
+}
+
+func TestWordCountOnStandaloneTaskManagers(t *testing.T) {
+	c := startJobManager(t, "--provider", "standalone")
+	dir := t.TempDir()
+	input := filepath.Join(dir, "input.txt")
+	var text strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&text, "alpha beta%d gamma %d delta\n", i%37, i%5)
+	}
+	if err := os.WriteFile(input, []byte(text.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{}
+	for _, w := range strings.Fields(text.String()) {
+		want[w]++
+	}
+	output := filepath.Join(dir, "counts")
+	args := []string{"--input", input, "--output", output, "--parallelism", "4"}
+	for i := range 3 {
+		c.startTaskManager(t, fmt.Sprintf("tm-%d", i+1), 2, bins.wordcount, args...)
+	}
+	c.waitTaskManagers(t, 3)
+	id := c.submit(t, bins.wordcount, args...)
+	d := c.waitJob(t, id, time.Minute, "finished", "failed")
+	if d.State != "finished" {
+		t.Fatalf("job %s: %s", d.State, d.Error)
+	}
+	got := map[string]int64{}
+	parts, _ := filepath.Glob(filepath.Join(output, "part-*"))
+	for _, p := range parts {
+		data, _ := os.ReadFile(p)
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var w string
+			var n int64
+			fmt.Sscanf(line, "%s %d", &w, &n)
+			got[w] = n
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("counts differ from plain Go: got %d words, want %d", len(got), len(want))
+	}
+	used := map[string]bool{}
+	for _, st := range d.Tasks {
+		used[st.TaskManager] = true
+	}
+	if len(used) < 2 {
+		t.Fatalf("the subtasks ran on %v; want them spread over the TaskManagers", used)
+	}
+}
+
+func TestLocalProviderStartsAndStopsTaskManagers(t *testing.T) {
+	c := startJobManager(t, "--slots", "2")
+	output := filepath.Join(t.TempDir(), "sums")
+	out, code := c.jmctl(t, "submit", bins.testjob, "--", "--records", "200000", "--parallelism", "3", "--output", output)
+	if code != 0 {
+		t.Fatalf("attached submit exited %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "finished") {
+		t.Fatalf("submit output does not report the end:\n%s", out)
+	}
+	if got, want := readSums(t, output), expectedSums(200000); !maps.Equal(got, want) {
+		t.Fatalf("sums differ from plain Go:\n got %v\nwant %v", got, want)
+	}
+	// The job's TaskManagers are stopped once it ended.
+	waitFor(t, 20*time.Second, "the job's TaskManagers to go", func() bool {
+		tms, err := c.client.TaskManagers(context.Background())
+		return err == nil && len(tms) == 0
+	})
+}
+
+func TestKilledTaskManagerRestartsTheJob(t *testing.T) {
+	c := startJobManager(t, "--provider", "standalone", "--restart-strategy", "fixed-delay", "--restart-attempts", "3", "--restart-delay", "200ms")
+	output := filepath.Join(t.TempDir(), "sums")
+	const records = 6000
+	args := []string{"--records", strconv.Itoa(records), "--rate", "2000", "--parallelism", "4", "--output", output}
+	tms := map[string]*proc{}
+	for i := range 3 {
+		id := fmt.Sprintf("tm-%d", i+1)
+		tms[id] = c.startTaskManager(t, id, 2, bins.testjob, args...)
+	}
+	c.waitTaskManagers(t, 3)
+	id := c.submit(t, bins.testjob, args...)
+	var victim string
+	waitFor(t, 30*time.Second, "records to flow", func() bool {
+		d, err := c.client.Job(context.Background(), id)
+		if err != nil || d.State != "running" {
+			return false
+		}
+		for _, st := range d.Tasks {
+			if st.RecordsIn > 500 && st.Name != "" {
+				victim = st.TaskManager
+				return true
+			}
+		}
+		return false
+	})
+	tms[victim].kill9(t)
+	d := c.waitJob(t, id, time.Minute, "finished", "failed")
+	if d.State != "finished" {
+		t.Fatalf("job %s after the kill: %s", d.State, d.Error)
+	}
+	if d.Restarts < 1 {
+		t.Fatalf("job finished without a restart: %+v", d.JobSummary)
+	}
+	if got, want := readSums(t, output), expectedSums(records); !maps.Equal(got, want) {
+		t.Fatalf("sums differ from plain Go after the restart:\n got %v\nwant %v", got, want)
+	}
+	info, code := c.jmctl(t, "info", id)
+	if code != 0 || !strings.Contains(info, victim) || !strings.Contains(info, "lost") {
+		t.Fatalf("jmctl info does not show the lost TaskManager %s (exit %d):\n%s", victim, code, info)
+	}
+}
+
+func TestNotEnoughSlotsWaitsThenFails(t *testing.T) {
+	c := startJobManager(t, "--provider", "standalone", "--slot-timeout", "1500ms")
+	args := []string{"--records", "1000", "--parallelism", "4"}
+	c.startTaskManager(t, "tm-1", 2, bins.testjob, args...)
+	c.waitTaskManagers(t, 1)
+	id := c.submit(t, bins.testjob, args...)
+	if d := c.waitJob(t, id, 10*time.Second, "created", "failed"); d.State != "created" {
+		t.Fatalf("job is %s instead of waiting for slots", d.State)
+	}
+	d := c.waitJob(t, id, 20*time.Second, "failed")
+	if !strings.Contains(d.Error, "needs 4 slots") || !strings.Contains(d.Error, "2 are free") {
+		t.Fatalf("the failure does not say how many slots are needed and free: %q", d.Error)
+	}
+}
+
+func TestGraphMismatchFailsClearly(t *testing.T) {
+	c := startJobManager(t, "--slots", "4")
+	nameFile := filepath.Join(t.TempDir(), "name")
+	os.WriteFile(nameFile, []byte("before"), 0o644)
+	args := []string{"--records", "1000", "--name-from", nameFile}
+	// Plan with one name, then change it so that the TaskManagers the
+	// JobManager starts rebuild another graph.
+	plan := exec.Command(bins.testjob, args...)
+	plan.Env = append(os.Environ(), "SLUICE_MODE=plan")
+	graph, err := plan.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(nameFile, []byte("after"), 0o644)
+	digest, err := c.client.UploadArtifact(context.Background(), bins.testjob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.client.Submit(context.Background(), api.SubmitRequest{Graph: bytes.TrimSpace(graph), Artifact: digest, Args: args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.waitJob(t, id, 30*time.Second, "failed")
+	if !strings.Contains(d.Error, "builds job graph") || !strings.Contains(d.Error, "the submitted graph is") {
+		t.Fatalf("unclear error: %q", d.Error)
+	}
+	// The JobManager keeps serving.
+	if _, err := c.client.Jobs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rssBytes reads a process's resident set size.
+func rssBytes(t testing.TB, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmRSS for %d", pid)
+	return 0
+}
+
+func TestSlowSinkBackpressuresTheSource(t *testing.T) {
+	c := startJobManager(t, "--provider", "standalone")
+	// An unbounded source and a sink that takes 200µs a record, on two
+	// TaskManagers of one slot each: every record crosses the data plane.
+	args := []string{"--bytes", "--records", "-1", "--slow-sink", "200us"}
+	tms := []*proc{
+		c.startTaskManager(t, "tm-1", 1, bins.testjob, args...),
+		c.startTaskManager(t, "tm-2", 1, bins.testjob, args...),
+	}
+	c.waitTaskManagers(t, 2)
+	id := c.submit(t, bins.testjob, args...)
+	c.waitJob(t, id, 20*time.Second, "running")
+
+	// What can be in flight between source and sink: the sender's frame,
+	// the yamux window, the receiver's credits and a batch in the sink;
+	// a few thousand 100-byte records. Without backpressure the source
+	// would run millions of records ahead.
+	const maxInFlight = 10_000
+	var maxRSS int64
+	var sent, received int64
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		d, err := c.client.Job(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range d.Tasks {
+			if strings.HasPrefix(st.Name, "Generator") {
+				sent = st.RecordsOut
+			} else {
+				received = st.RecordsIn
+			}
+		}
+		if sent-received > maxInFlight {
+			t.Fatalf("the source is %d records ahead of the slow sink (sent %d, received %d); backpressure does not hold it", sent-received, sent, received)
+		}
+		for _, p := range tms {
+			maxRSS = max(maxRSS, rssBytes(t, p.cmd.Process.Pid))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if received < 1000 {
+		t.Fatalf("the sink received only %d records", received)
+	}
+	if maxRSS > 200<<20 {
+		t.Fatalf("a TaskManager grew to %d MiB", maxRSS>>20)
+	}
+	t.Logf("after 3s: sent %d, received %d, largest TaskManager RSS %d MiB", sent, received, maxRSS>>20)
+	if out, code := c.jmctl(t, "cancel", id); code != 0 {
+		t.Fatalf("jmctl cancel exited %d: %s", code, out)
+	}
+	c.waitJob(t, id, 20*time.Second, "cancelled")
+}

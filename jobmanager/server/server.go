@@ -1,0 +1,252 @@
+// Package server assembles a JobManager process: the JobManager core, its
+// gRPC control endpoint for TaskManagers, the REST API for clients, the
+// artifact store and the resource provider that starts TaskManagers.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/sluicehq/sluice/jobmanager"
+	"github.com/sluicehq/sluice/jobmanager/api"
+	"github.com/sluicehq/sluice/jobmanager/artifacts"
+	"github.com/sluicehq/sluice/jobmanager/control"
+	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/jobmanager/provider"
+	"github.com/sluicehq/sluice/jobmanager/rest"
+	"github.com/sluicehq/sluice/jobmanager/restart"
+	"github.com/sluicehq/sluice/jobmanager/rpc"
+	"github.com/sluicehq/sluice/jobmanager/scheduler"
+	"github.com/sluicehq/sluice/taskmanager/agent"
+	"github.com/sluicehq/sluice/taskmanager/task"
+)
+
+// Providers.
+const (
+	ProviderLocal      = "local"      // TaskManagers are child processes of the JobManager
+	ProviderStandalone = "standalone" // TaskManagers are started by hand and register
+)
+
+// Config configures a JobManager process.
+type Config struct {
+	RPCAddr  string // control endpoint for TaskManagers (default 127.0.0.1:6123)
+	HTTPAddr string // REST API (default 127.0.0.1:8081)
+	DataDir  string // artifacts and TaskManager logs (default $TMPDIR/sluice-jobmanager)
+	Provider string // local (default) or standalone
+	// SlotsPerTaskManager is the slots of each local TaskManager (default: CPUs).
+	SlotsPerTaskManager int
+	// TaskManagerMemory is the managed memory of each local TaskManager (default 1 GiB).
+	TaskManagerMemory int64
+	SlotTimeout       time.Duration // default 2 min
+	HeartbeatInterval time.Duration // default 1 s
+	HeartbeatTimeout  time.Duration // default 5 s
+	Restart           restart.Config
+	Exchange          task.Config
+	MaxArtifactBytes  int64
+	Logger            *slog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		RPCAddr: "127.0.0.1:6123", HTTPAddr: "127.0.0.1:8081",
+		DataDir:  filepath.Join(os.TempDir(), "sluice-jobmanager"),
+		Provider: ProviderLocal, SlotsPerTaskManager: runtime.NumCPU(), TaskManagerMemory: 1 << 30,
+		SlotTimeout: 2 * time.Minute, HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second,
+		Restart: restart.DefaultConfig(), Exchange: task.DefaultConfig(),
+	}
+}
+
+func (c *Config) validate() error {
+	d := DefaultConfig()
+	if c.RPCAddr == "" {
+		c.RPCAddr = d.RPCAddr
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = d.HTTPAddr
+	}
+	if c.DataDir == "" {
+		c.DataDir = d.DataDir
+	}
+	if c.Provider == "" {
+		c.Provider = d.Provider
+	}
+	if c.Provider != ProviderLocal && c.Provider != ProviderStandalone {
+		return fmt.Errorf("provider %q: use %q or %q", c.Provider, ProviderLocal, ProviderStandalone)
+	}
+	if c.SlotsPerTaskManager <= 0 {
+		c.SlotsPerTaskManager = d.SlotsPerTaskManager
+	}
+	if c.TaskManagerMemory <= 0 {
+		c.TaskManagerMemory = d.TaskManagerMemory
+	}
+	if c.SlotTimeout <= 0 {
+		c.SlotTimeout = d.SlotTimeout
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = d.HeartbeatInterval
+	}
+	if c.HeartbeatTimeout <= 0 {
+		c.HeartbeatTimeout = d.HeartbeatTimeout
+	}
+	if c.Restart.Kind == "" {
+		c.Restart = d.Restart
+	}
+	if err := c.Restart.Validate(); err != nil {
+		return fmt.Errorf("restart strategy: %w", err)
+	}
+	c.Exchange = c.Exchange.WithDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Server is a running JobManager process.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	jm       *jobmanager.JobManager
+	provider interface {
+		jobmanager.ResourceProvider
+		Close() error
+	}
+	store   *artifacts.Store
+	rpcLn   net.Listener
+	httpLn  net.Listener
+	grpc    *grpc.Server
+	http    *http.Server
+	closeMu sync.Once
+}
+
+// New opens the listeners and builds the JobManager; Run serves.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("jobmanager: %w", err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	var err error
+	if s.store, err = artifacts.Open(filepath.Join(cfg.DataDir, "artifacts")); err != nil {
+		return nil, err
+	}
+	if cfg.Provider == ProviderLocal {
+		s.provider, err = provider.NewLocal(provider.LocalConfig{WorkDir: filepath.Join(cfg.DataDir, "taskmanagers"), Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		s.provider = provider.NewStandalone()
+	}
+	s.jm = jobmanager.New(jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider})
+	ctl, err := control.New(control.Config{JobManager: s.jm, HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	api, err := rest.New(rest.Config{JobManager: s.jm, Artifacts: s.store, Submit: s.submit, MaxArtifactBytes: cfg.MaxArtifactBytes, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if s.rpcLn, err = net.Listen("tcp", cfg.RPCAddr); err != nil {
+		return nil, fmt.Errorf("jobmanager: control endpoint: %w", err)
+	}
+	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		s.rpcLn.Close()
+		return nil, fmt.Errorf("jobmanager: REST API: %w", err)
+	}
+	s.grpc = grpc.NewServer()
+	rpc.RegisterControlServer(s.grpc, ctl)
+	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// RPCAddr is the control endpoint's address.
+func (s *Server) RPCAddr() string { return s.rpcLn.Addr().String() }
+
+// HTTPAddr is the REST API's address.
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// JobManager returns the core.
+func (s *Server) JobManager() *jobmanager.JobManager { return s.jm }
+
+// Run serves until ctx is done, then shuts down.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(s.rpcLn) }()
+	go func() { errc <- s.http.Serve(s.httpLn) }()
+	s.log.Info("jobmanager serving", "rest", "http://"+s.HTTPAddr(), "control", s.RPCAddr(), "provider", s.cfg.Provider, "data", s.cfg.DataDir)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
+			err = nil
+		}
+	}
+	s.Close()
+	return err
+}
+
+// Close cancels every job, stops the TaskManagers it started and the
+// listeners.
+func (s *Server) Close() error {
+	s.closeMu.Do(func() {
+		s.jm.Close()
+		s.provider.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.http.Shutdown(ctx)
+		s.grpc.Stop()
+	})
+	return nil
+}
+
+// submit turns a REST submission into a job.
+func (s *Server) submit(ctx context.Context, req api.SubmitRequest) (string, error) {
+	g, err := jobgraph.Parse(req.Graph)
+	if err != nil {
+		return "", fmt.Errorf("the job graph is invalid: %w", err)
+	}
+	path, err := s.store.Path(req.Artifact)
+	if err != nil {
+		return "", fmt.Errorf("artifact: %w; upload it first with PUT /v1/artifacts/{sha256}", err)
+	}
+	if req.Parallelism < 0 {
+		return "", fmt.Errorf("parallelism %d: must be positive, or 0 for the binary's default", req.Parallelism)
+	}
+	strategy, err := restart.New(s.cfg.Restart)
+	if err != nil {
+		return "", &rest.InternalError{Err: err}
+	}
+	sub := jobmanager.Submission{Graph: g, Config: s.cfg.Exchange, Restart: strategy, Artifact: req.Artifact, Args: req.Args}
+	if s.cfg.Provider == ProviderLocal {
+		tasks, _ := g.Tasks()
+		need := scheduler.SlotsNeeded(tasks)
+		slots := s.cfg.SlotsPerTaskManager
+		env := []string{
+			agent.EnvMode + "=" + agent.ModeTaskManager,
+			agent.EnvJobManager + "=" + s.RPCAddr(),
+			agent.EnvSlots + "=" + strconv.Itoa(slots),
+			agent.EnvManagedMemory + "=" + strconv.FormatInt(s.cfg.TaskManagerMemory, 10),
+		}
+		if req.Parallelism > 0 {
+			env = append(env, agent.EnvParallelism+"="+strconv.Itoa(req.Parallelism))
+		}
+		sub.Resources = &provider.Request{
+			Artifact: req.Artifact, Path: path, Args: req.Args, Env: env,
+			TaskManagers: (need + slots - 1) / slots, SlotsPerTaskManager: slots, MemoryPerTaskManager: s.cfg.TaskManagerMemory,
+		}
+	}
+	return s.jm.Submit(ctx, sub)
+}

@@ -1,0 +1,202 @@
+// Command testjob is the job binary of the cluster tests: a generated keyed
+// sum whose speed, sink and output the tests control, with a result they can
+// compute independently (see Expected in the tests).
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sluicehq/sluice/stream"
+)
+
+// Rec is one generated record.
+type Rec struct {
+	Key   int64
+	Value int64
+}
+
+func gen(i int64) Rec { return Rec{Key: (i * 7919) % 101, Value: i%17 - 8} }
+
+func main() {
+	records := flag.Int64("records", 100_000, "records to generate; negative: unbounded")
+	rate := flag.Float64("rate", 0, "records per second over all source subtasks; 0: as fast as possible")
+	parallelism := flag.Int("parallelism", 2, "parallelism of every operator")
+	output := flag.String("output", "", "directory for the per-key sums")
+	slow := flag.Duration("slow-sink", 0, "time the sink spends on each record")
+	nameFile := flag.String("name-from", "", "read the reduce operator's name from this file (to change the graph between plan and run)")
+	bytes := flag.Bool("bytes", false, "benchmark mode: 100-byte records from one source subtask to one sink subtask on another TaskManager")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := stream.NewEnvironment().SetParallelism(*parallelism)
+	if *bytes {
+		buildBytes(env, *records, *output, *slow)
+	} else {
+		name := "Sum"
+		if *nameFile != "" {
+			data, err := os.ReadFile(*nameFile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "testjob:", err)
+				os.Exit(2)
+			}
+			name = strings.TrimSpace(string(data))
+		}
+		var src *stream.DataStream[Rec]
+		if *rate > 0 {
+			src = stream.Map(stream.FromSource(env, "Paced", paced{n: *records, rate: *rate}), gen).Name("Generate")
+		} else {
+			src = stream.FromGenerator(env, *records, gen)
+		}
+		sums := stream.Reduce(stream.KeyBy(src, func(r Rec) int64 { return r.Key }), func(a, b Rec) Rec {
+			return Rec{a.Key, a.Value + b.Value}
+		}).Name(name)
+		stream.AddSink(sums, "Sums", func(subtask, _ int) (stream.SinkWriter[Rec], error) {
+			return &sumFile{dir: *output, subtask: subtask, slow: *slow, latest: map[int64]int64{}}, nil
+		})
+	}
+	if _, err := env.Execute(ctx, "testjob"); err != nil {
+		fmt.Fprintln(os.Stderr, "testjob:", err)
+		os.Exit(1)
+	}
+}
+
+// paced is a source of the numbers 0..n-1 (unbounded if n < 0) at a fixed
+// rate, one record at a time, so that a job runs for a predictable time.
+type paced struct {
+	n    int64
+	rate float64
+}
+
+func (p paced) Bounded() bool { return p.n >= 0 }
+
+func (p paced) Open(subtask, parallelism int) (stream.Reader[int64], error) {
+	start, end := int64(subtask)*p.n/int64(parallelism), int64(subtask+1)*p.n/int64(parallelism)
+	if p.n < 0 {
+		start, end = 0, -1
+	}
+	return &pacedReader{next: start, end: end, interval: time.Duration(float64(time.Second) * float64(parallelism) / p.rate)}, nil
+}
+
+type pacedReader struct {
+	next, end int64
+	interval  time.Duration
+	due       time.Time
+}
+
+func (r *pacedReader) Read(out stream.Collector[int64]) (int, error) {
+	if r.end >= 0 && r.next >= r.end {
+		return 0, io.EOF
+	}
+	now := time.Now()
+	if r.due.IsZero() {
+		r.due = now
+	}
+	if now.Before(r.due) {
+		time.Sleep(min(r.due.Sub(now), 20*time.Millisecond))
+		return 0, nil
+	}
+	out.Collect(r.next)
+	r.next++
+	r.due = r.due.Add(r.interval)
+	return 1, nil
+}
+
+func (r *pacedReader) Close() error { return nil }
+
+// sumFile keeps the latest sum per key and writes them at the end.
+type sumFile struct {
+	dir     string
+	subtask int
+	slow    time.Duration
+	latest  map[int64]int64
+}
+
+func (s *sumFile) Write(r Rec) error {
+	if s.slow > 0 {
+		time.Sleep(s.slow)
+	}
+	s.latest[r.Key] = r.Value
+	return nil
+}
+
+func (s *sumFile) Flush() error { return nil }
+func (s *sumFile) Close() error { return nil }
+
+func (s *sumFile) Finish() error {
+	if s.dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(s.dir, fmt.Sprintf("part-%d", s.subtask+1))
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for _, k := range slices.Sorted(maps.Keys(s.latest)) {
+		fmt.Fprintf(w, "%d %d\n", k, s.latest[k])
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
+}
+
+// payload is the 99 bytes of every benchmark record; encoded with its length
+// prefix a record is 100 bytes.
+var payload = strings.Repeat("sluice-", 15)[:99]
+
+// buildBytes sends records from one source subtask to one sink subtask in
+// another slot-sharing group, so that on TaskManagers of one slot each they
+// run in two processes and every record crosses the data plane.
+func buildBytes(env *stream.Environment, records int64, output string, slow time.Duration) {
+	src := stream.FromGenerator(env, records, func(int64) string { return payload }).SetParallelism(1).SlotSharingGroup("source")
+	stream.AddSink(src, "Count", func(int, int) (stream.SinkWriter[string], error) {
+		return &countFile{dir: output, slow: slow}, nil
+	}).SetParallelism(1).SlotSharingGroup("sink")
+}
+
+// countFile counts records and bytes and writes the totals at the end.
+type countFile struct {
+	dir          string
+	slow         time.Duration
+	count, bytes int64
+}
+
+func (c *countFile) Write(s string) error {
+	if c.slow > 0 {
+		time.Sleep(c.slow)
+	}
+	c.count++
+	c.bytes += int64(len(s)) + 1
+	return nil
+}
+func (c *countFile) Flush() error { return nil }
+func (c *countFile) Close() error { return nil }
+func (c *countFile) Finish() error {
+	if c.dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.dir, "count"), fmt.Appendf(nil, "%d %d\n", c.count, c.bytes), 0o644)
+}
