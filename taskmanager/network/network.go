@@ -136,7 +136,18 @@ func (c *Channel) Send(ev Event, batch any) {
 type Exchange struct {
 	mu      sync.Mutex
 	inboxes map[InboxID]*Inbox
+	// released remembers the job attempts already released, so that a
+	// stream arriving late cannot create an inbox nobody would release.
+	released map[attemptKey]bool
 }
+
+type attemptKey struct {
+	job     string
+	attempt int
+}
+
+// ErrReleased is returned for an inbox of a job attempt already released.
+var ErrReleased = errors.New("network: job attempt already released")
 
 // InboxID names the inbox of one consumer subtask of one job attempt.
 type InboxID struct {
@@ -152,7 +163,7 @@ func (id InboxID) String() string {
 
 // NewExchange returns an empty registry.
 func NewExchange() *Exchange {
-	return &Exchange{inboxes: make(map[InboxID]*Inbox)}
+	return &Exchange{inboxes: make(map[InboxID]*Inbox), released: make(map[attemptKey]bool)}
 }
 
 // Inbox returns the inbox of id, creating it with n channels of the given
@@ -166,6 +177,9 @@ func (x *Exchange) Inbox(id InboxID, n, credits int) (*Inbox, error) {
 		}
 		return in, nil
 	}
+	if x.released[attemptKey{id.Job, id.Attempt}] {
+		return nil, fmt.Errorf("%w: inbox %s", ErrReleased, id)
+	}
 	in := NewInbox(n, credits)
 	x.inboxes[id] = in
 	return in, nil
@@ -176,6 +190,7 @@ func (x *Exchange) Inbox(id InboxID, n, credits int) (*Inbox, error) {
 func (x *Exchange) Release(job string, attempt int) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.released[attemptKey{job, attempt}] = true
 	for id, in := range x.inboxes {
 		if id.Job == job && id.Attempt == attempt {
 			delete(x.inboxes, id)

@@ -74,6 +74,12 @@ func TestExchangeSharesInboxes(t *testing.T) {
 	if x.Len() != 0 {
 		t.Fatal("Release left inboxes")
 	}
+	if _, err := x.Inbox(id, 4, 2); !errors.Is(err, ErrReleased) {
+		t.Fatalf("an inbox of a released attempt was created again: %v", err)
+	}
+	if _, err := x.Inbox(InboxID{Job: "j", Attempt: 1, Task: "t"}, 4, 2); err != nil {
+		t.Fatalf("the next attempt's inbox: %v", err)
+	}
 }
 
 func TestInboxCloseUnblocksAcquire(t *testing.T) {
