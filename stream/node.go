@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/stream/codec"
@@ -91,6 +92,7 @@ func consumes[IN any](n *node) {
 		head := in.(input[IN])
 		var dec codec.Codec[IN]
 		var decoded []IN
+		raw, _ := codec.RawSize[IN]()
 		return func(b *network.Buffer) int {
 			switch batch := b.Batch.(type) {
 			case *[]IN:
@@ -104,7 +106,11 @@ func consumes[IN any](n *node) {
 					}
 					dec = c
 				}
-				decoded = decodeFrame(dec, batch.Data, decoded[:0], n.name)
+				if raw > 0 {
+					decoded = decodeRaw(batch.Data, decoded[:0], raw, n.name)
+				} else {
+					decoded = decodeFrame(dec, batch.Data, decoded[:0], n.name)
+				}
 				head.push(decoded)
 				clear(decoded)
 				return len(decoded)
@@ -125,6 +131,20 @@ func decodeFrame[T any](c codec.Codec[T], data []byte, recs []T, op string) []T 
 			fail(fmt.Errorf("operator %q: a record from the network does not decode: %w", op, err))
 		}
 		data = data[k:]
+	}
+	return recs
+}
+
+// decodeRaw copies records whose encoding is their memory image out of a
+// frame in bulk.
+func decodeRaw[T any](data []byte, recs []T, size int, op string) []T {
+	if len(data)%size != 0 {
+		fail(fmt.Errorf("operator %q: a frame of %d bytes is not a whole number of %d-byte records", op, len(data), size))
+	}
+	k := len(data) / size
+	recs = slices.Grow(recs, k)[:k]
+	if k > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&recs[0])), len(data)), data)
 	}
 	return recs
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/stream/codec"
@@ -113,6 +114,7 @@ const frameBytes = 32 << 10
 type frameWriter[T any] struct {
 	rc   *network.RemoteChannel
 	c    codec.Codec[T]
+	raw  int // size of a T whose encoding is its memory image, else 0
 	buf  []byte
 	n    int // records in buf
 	sent *atomic.Int64
@@ -127,8 +129,25 @@ func (w *frameWriter[T]) add(v T) {
 }
 
 func (w *frameWriter[T]) addAll(recs []T) {
+	if w.raw > 0 {
+		w.addRaw(recs)
+		return
+	}
 	for i := range recs {
 		w.add(recs[i])
+	}
+}
+
+// addRaw copies records whose encoding is their memory image in bulk.
+func (w *frameWriter[T]) addRaw(recs []T) {
+	for len(recs) > 0 {
+		k := min(len(recs), max((frameBytes-len(w.buf))/w.raw, 1))
+		w.buf = append(w.buf, unsafe.Slice((*byte)(unsafe.Pointer(&recs[0])), k*w.raw)...)
+		w.n += k
+		recs = recs[k:]
+		if len(w.buf) >= frameBytes {
+			w.send()
+		}
 	}
 }
 
@@ -166,7 +185,8 @@ func newPartitionWriter[T any](s writerSpec) any {
 			if err != nil {
 				fail(err) // Plan checked every exchanged type
 			}
-			ws[i] = &frameWriter[T]{rc: ch.Remote, c: c, buf: make([]byte, 0, frameBytes+frameBytes/4), sent: s.sent}
+			raw, _ := codec.RawSize[T]()
+			ws[i] = &frameWriter[T]{rc: ch.Remote, c: c, raw: raw, buf: make([]byte, 0, frameBytes+frameBytes/4), sent: s.sent}
 		} else {
 			ws[i] = &chanWriter[T]{ch: ch.Local, size: s.batchSize, done: s.done, sent: s.sent}
 		}

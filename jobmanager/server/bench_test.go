@@ -12,7 +12,7 @@ import (
 )
 
 // benchRecords is how many 100-byte records cross the data plane per round.
-const benchRecords = 4_000_000
+const benchRecords = 10_000_000
 
 // rawTCP copies n bytes in 32 KiB writes over a loopback TCP connection and
 // returns how long it took.

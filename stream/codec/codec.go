@@ -171,3 +171,19 @@ func newRegistration[T any](c Codec[T]) *registration {
 		},
 	}
 }
+
+// RawSize reports whether values of T encode as exactly their memory image
+// with T's codec (byte arrays, and arrays of them, with the built-in codec),
+// and the size of one value. Such values can be encoded and decoded in
+// bulk: a run of them is a plain copy of memory.
+func RawSize[T any]() (int, bool) {
+	c, err := For[T]()
+	if err != nil {
+		return 0, false
+	}
+	pc, ok := c.(planCodec[T])
+	if !ok || !pc.p.raw {
+		return 0, false
+	}
+	return int(pc.p.typ.Size()), true
+}

@@ -52,6 +52,9 @@ type plan struct {
 	// nothing: decoders may skip them.
 	empty  bool
 	origin origin
+	// raw is set when a value's encoding is exactly its memory image
+	// (built-in byte arrays), so runs of values can be copied in bulk.
+	raw bool
 }
 
 // planCodec is the Codec of a type that has a compiled plan.

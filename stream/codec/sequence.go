@@ -25,16 +25,18 @@ func (c *compiler) arrayPlan(p *plan) error {
 		return nil
 	}
 	p.minSize = mulSize(n, ep.minSize)
-	if isRawByte(ep) {
+	if isRawByte(ep) || ep.raw {
+		p.raw = uintptr(n)*t.Elem().Size() == t.Size()
+		size := int(t.Size())
 		p.enc = func(buf []byte, ptr unsafe.Pointer, _ int) []byte {
-			return append(buf, unsafe.Slice((*byte)(ptr), n)...)
+			return append(buf, unsafe.Slice((*byte)(ptr), size)...)
 		}
 		p.dec = func(buf []byte, ptr unsafe.Pointer, _ int) (int, error) {
-			if len(buf) < n {
+			if len(buf) < size {
 				return 0, ErrTruncated
 			}
-			copy(unsafe.Slice((*byte)(ptr), n), buf)
-			return n, nil
+			copy(unsafe.Slice((*byte)(ptr), size), buf)
+			return size, nil
 		}
 		return nil
 	}

@@ -160,16 +160,22 @@ func (s *sumFile) Finish() error {
 	return os.Rename(path+".tmp", path)
 }
 
-// payload is the 99 bytes of every benchmark record; encoded with its length
-// prefix a record is 100 bytes.
-var payload = strings.Repeat("sluice-", 15)[:99]
+// Record is a benchmark record: 100 bytes of binary payload, which the
+// codec encodes as exactly those 100 bytes.
+type Record [100]byte
+
+// payload is the content of every benchmark record.
+var payload = func() (r Record) {
+	copy(r[:], strings.Repeat("sluice-", 15))
+	return r
+}()
 
 // buildBytes sends records from one source subtask to one sink subtask in
 // another slot-sharing group, so that on TaskManagers of one slot each they
 // run in two processes and every record crosses the data plane.
 func buildBytes(env *stream.Environment, records int64, output string, slow time.Duration) {
-	src := stream.FromGenerator(env, records, func(int64) string { return payload }).SetParallelism(1).SlotSharingGroup("source")
-	stream.AddSink(src, "Count", func(int, int) (stream.SinkWriter[string], error) {
+	src := stream.FromGenerator(env, records, func(int64) Record { return payload }).SetParallelism(1).SlotSharingGroup("source")
+	stream.AddSink(src, "Count", func(int, int) (stream.SinkWriter[Record], error) {
 		return &countFile{dir: output, slow: slow}, nil
 	}).SetParallelism(1).SlotSharingGroup("sink")
 }
@@ -181,12 +187,12 @@ type countFile struct {
 	count, bytes int64
 }
 
-func (c *countFile) Write(s string) error {
+func (c *countFile) Write(r Record) error {
 	if c.slow > 0 {
 		time.Sleep(c.slow)
 	}
 	c.count++
-	c.bytes += int64(len(s)) + 1
+	c.bytes += int64(len(r))
 	return nil
 }
 func (c *countFile) Flush() error { return nil }
