@@ -166,18 +166,23 @@ func (jm *JobManager) RegisterTaskManager(tm TaskManagerGateway) error {
 	}
 	now := time.Now()
 	jm.tms[info.ID] = &tmEntry{gw: tm, info: info, registered: now, lastHeartbeat: now, usage: map[int]SlotUsage{}}
-	var mismatch *jobEntry
-	if j, ok := jm.jobs[jm.started[info.ID]]; ok && info.Fingerprint != "" && info.Fingerprint != j.graph.Fingerprint {
-		mismatch = j
+	// A TaskManager started for a job must run that job's binary and
+	// rebuild its graph; if not, no TaskManager started the same way can.
+	var mismatch error
+	j, forJob := jm.jobs[jm.started[info.ID]]
+	switch {
+	case !forJob:
+	case j.sub.Artifact != "" && info.Artifact != "" && info.Artifact != j.sub.Artifact:
+		mismatch = fmt.Errorf("TaskManager %s, started for the job, runs artifact %s instead of the submitted %s; the stored binary changed or was replaced",
+			info.ID, info.Artifact, j.sub.Artifact)
+	case info.Fingerprint != "" && info.Fingerprint != j.graph.Fingerprint:
+		mismatch = fmt.Errorf("TaskManager %s, started from the job's binary and arguments, builds job graph %s but the submitted graph is %s; the binary must build the same graph in plan and taskmanager mode (does it depend on time, randomness or files that changed?)",
+			info.ID, info.Fingerprint, j.graph.Fingerprint)
 	}
 	jm.mu.Unlock()
 	jm.log.Info("taskmanager registered", "id", info.ID, "slots", info.Slots, "data", info.DataAddress)
 	if mismatch != nil {
-		// A TaskManager started for the job rebuilt another graph: no
-		// TaskManager of this binary and these arguments can run it.
-		err := fmt.Errorf("TaskManager %s, started from the job's binary and arguments, builds job graph %s but the submitted graph is %s; the binary must build the same graph in plan and taskmanager mode (does it depend on time, randomness or files that changed?)",
-			info.ID, info.Fingerprint, mismatch.graph.Fingerprint)
-		jm.apply(mismatch, func(now time.Time) effects { return mismatch.abort(err, now) })
+		jm.apply(j, func(now time.Time) effects { return j.abort(mismatch, now) })
 	}
 	jm.placeWaiting()
 	return nil

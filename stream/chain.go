@@ -129,6 +129,16 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 
 func (c *chain) IsSource() bool { return c.source != nil }
 
+// StateBytes estimates the keyed state the chain holds; the TaskManager
+// accounts it against the subtask's slot. Safe from any goroutine.
+func (c *chain) StateBytes() int64 {
+	var n int64
+	for _, b := range c.state.sized {
+		n += b.EstimatedBytes()
+	}
+	return n
+}
+
 func (c *chain) Operator() string { return c.state.names[c.state.cur] }
 
 func (c *chain) Open() error {

@@ -10,6 +10,8 @@ type chainState struct {
 	cur   int      // index of the operator that ran user code last
 	names []string // operator names by chain index
 	done  <-chan struct{}
+	// sized are the keyed backends of the chain, for state accounting.
+	sized []interface{ EstimatedBytes() int64 }
 }
 
 // opContext is what an operator subtask is built with.

@@ -48,6 +48,7 @@ func newBackend[K comparable](c *opContext) (*keyedBackend[K], error) {
 	if err != nil {
 		return nil, err
 	}
+	c.chain.sized = append(c.chain.sized, b)
 	return &keyedBackend[K]{Backend: b, op: c.name}, nil
 }
 

@@ -73,9 +73,18 @@ type TaskManager struct {
 	mu      sync.Mutex
 	jobs    map[jobKey]*jobRun
 	network map[int]int64 // slot -> bytes reserved for network buffers
-	running map[*task.Deployment]*task.Stats
+	running map[*task.Deployment]*running
 	wg      sync.WaitGroup
 }
+
+// running is a subtask being executed.
+type running struct {
+	stats *task.Stats
+	chain task.Chain
+}
+
+// stateSizer is a chain that can estimate the keyed state it holds.
+type stateSizer interface{ StateBytes() int64 }
 
 // SubtaskStats are the counters of one running subtask.
 type SubtaskStats struct {
@@ -91,9 +100,9 @@ func (tm *TaskManager) Running() []SubtaskStats {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	out := make([]SubtaskStats, 0, len(tm.running))
-	for d, st := range tm.running {
+	for d, r := range tm.running {
 		out = append(out, SubtaskStats{JobID: d.JobID, Attempt: d.Attempt, Task: d.Task.ID, Subtask: d.Subtask,
-			RecordsIn: st.RecordsIn.Load(), RecordsOut: st.RecordsOut.Load()})
+			RecordsIn: r.stats.RecordsIn.Load(), RecordsOut: r.stats.RecordsOut.Load()})
 	}
 	return out
 }
@@ -114,14 +123,22 @@ func (tm *TaskManager) account(d *task.Deployment, inbox *network.Inbox, sign in
 	tm.mu.Unlock()
 }
 
-// SlotUsage reports, per slot, its share of managed memory and the bytes
-// reserved for network buffers.
+// SlotUsage reports, per slot, the bytes reserved for network buffers and
+// the estimated keyed state of its subtasks, which count against the slot's
+// share of managed memory.
 func (tm *TaskManager) SlotUsage() map[int]jobmanager.SlotUsage {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	out := make(map[int]jobmanager.SlotUsage, tm.cfg.Slots)
 	for i := range tm.cfg.Slots {
 		out[i] = jobmanager.SlotUsage{NetworkBytes: tm.network[i]}
+	}
+	for d, r := range tm.running {
+		if s, ok := r.chain.(stateSizer); ok {
+			u := out[d.Slot]
+			u.StateBytes += s.StateBytes()
+			out[d.Slot] = u
+		}
 	}
 	return out
 }
@@ -143,7 +160,7 @@ func New(cfg Config, r Reporter) (*TaskManager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &TaskManager{cfg: cfg, reporter: r, log: cfg.Logger.With("taskmanager", cfg.ID), jobs: make(map[jobKey]*jobRun), network: make(map[int]int64), running: make(map[*task.Deployment]*task.Stats)}, nil
+	return &TaskManager{cfg: cfg, reporter: r, log: cfg.Logger.With("taskmanager", cfg.ID), jobs: make(map[jobKey]*jobRun), network: make(map[int]int64), running: make(map[*task.Deployment]*running)}, nil
 }
 
 // ID returns the TaskManager's name.
@@ -231,7 +248,7 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 	}
 	tm.account(d, inbox, +1)
 	tm.mu.Lock()
-	tm.running[d] = up.Stats
+	tm.running[d] = &running{stats: up.Stats, chain: chain}
 	tm.mu.Unlock()
 	defer func() {
 		tm.account(d, inbox, -1)

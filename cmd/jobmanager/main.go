@@ -30,6 +30,7 @@ func main() {
 	flag.DurationVar(&cfg.SlotTimeout, "slot-timeout", cfg.SlotTimeout, "how long a job waits for slots before it fails")
 	flag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often TaskManagers heartbeat")
 	flag.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", cfg.HeartbeatTimeout, "silence after which a TaskManager is lost")
+	flag.DurationVar(&cfg.Exchange.BufferTimeout, "buffer-timeout", cfg.Exchange.BufferTimeout, "longest a record waits in a partly filled output buffer")
 	kind := flag.String("restart-strategy", string(cfg.Restart.Kind), "fixed-delay, exponential-delay, failure-rate or none")
 	flag.IntVar(&cfg.Restart.Attempts, "restart-attempts", cfg.Restart.Attempts, "fixed-delay: restarts allowed")
 	flag.DurationVar(&cfg.Restart.Delay, "restart-delay", cfg.Restart.Delay, "fixed-delay and failure-rate: delay before a restart")

@@ -346,6 +346,22 @@ func TestKilledTaskManagerRestartsTheJob(t *testing.T) {
 		}
 		return false
 	})
+	// While it runs, its slots account network buffers and keyed state
+	// against their share of managed memory.
+	waitFor(t, 10*time.Second, "slot accounting in the heartbeats", func() bool {
+		list, err := c.client.TaskManagers(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, tm := range list {
+			for _, s := range tm.Slots {
+				if s.Job == id && s.NetworkBytes > 0 && s.StateBytes > 0 && s.MemoryBytes > 0 {
+					return true
+				}
+			}
+		}
+		return false
+	})
 	tms[victim].kill9(t)
 	d := c.waitJob(t, id, time.Minute, "finished", "failed")
 	if d.State != "finished" {

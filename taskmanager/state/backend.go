@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/sluicehq/sluice/taskmanager/keygroup"
 )
@@ -14,10 +16,19 @@ var ErrKeyGroupNotOwned = errors.New("state: key group not owned by this subtask
 // ErrDuplicateState means two states of one operator share a name.
 var ErrDuplicateState = errors.New("state: duplicate state name")
 
-// Cursor is the slot of the current key, shared by a backend and its states.
+// Cursor is the slot of the current key, shared by a backend and its
+// states, with the estimate of their size in memory.
 type Cursor struct {
-	slot int32
+	slot  int32
+	bytes atomic.Int64
 }
+
+// grew adds to the size estimate; states call it when they allocate, never
+// for a write that fits what they hold.
+func (c *Cursor) grew(n int64) { c.bytes.Add(n) }
+
+// entryOverhead approximates what a map entry costs beyond its key and value.
+const entryOverhead = 32
 
 // Backend is the key index of one keyed operator subtask.
 type Backend[K comparable] struct {
@@ -62,12 +73,26 @@ func (b *Backend[K]) SetCurrentKey(k K) error {
 		}
 		slot = int32(len(b.keys))
 		b.slots[k] = slot
+		b.cursor.grew(keyBytes(k) + entryOverhead + 4)
 		b.keys = append(b.keys, k)
 		b.groups = append(b.groups, int32(kg))
 	}
 	b.cursor.slot = slot
 	b.current = k
 	return nil
+}
+
+// EstimatedBytes estimates the memory the keys and states of this backend
+// hold. It is safe to call from any goroutine.
+func (b *Backend[K]) EstimatedBytes() int64 { return b.cursor.bytes.Load() }
+
+// keyBytes estimates a key's size: its inline size plus string contents.
+func keyBytes[K any](k K) int64 {
+	n := int64(unsafe.Sizeof(k))
+	if s, ok := any(k).(string); ok {
+		n += int64(len(s))
+	}
+	return n
 }
 
 // CurrentKey returns the key set last.

@@ -106,3 +106,30 @@ func BenchmarkValueUpdate(b *testing.B) {
 		v.Set(old + 1)
 	}
 }
+
+func TestEstimatedBytesFollowsTheState(t *testing.T) {
+	b, _ := NewBackend[string](128, 1, 0)
+	m, _ := NewMap[int64, int64](b, "m")
+	l, _ := NewList[int64](b, "l")
+	if b.EstimatedBytes() != 0 {
+		t.Fatal("an empty backend has a size")
+	}
+	for i := range 1000 {
+		_ = b.SetCurrentKey(string(rune('a' + i%26)))
+		m.Put(int64(i), int64(i))
+		l.Add(int64(i))
+	}
+	grown := b.EstimatedBytes()
+	// 1000 map entries of two int64s and 1000 list elements at least.
+	if grown < 1000*16+1000*8 {
+		t.Fatalf("estimate %d is below what the state holds", grown)
+	}
+	for i := range 26 {
+		_ = b.SetCurrentKey(string(rune('a' + i)))
+		m.Clear()
+		l.Clear()
+	}
+	if after := b.EstimatedBytes(); after >= grown/4 {
+		t.Fatalf("estimate %d did not shrink from %d when the state was cleared", after, grown)
+	}
+}

@@ -3,6 +3,7 @@ package state
 import (
 	"iter"
 	"maps"
+	"unsafe"
 )
 
 // Value is a single value per key.
@@ -35,8 +36,10 @@ func (s *Value[V]) Get() (V, bool) {
 func (s *Value[V]) Set(v V) {
 	i := int(s.c.slot)
 	if i >= len(s.has) {
+		before := cap(s.vals)
 		s.vals = grow(s.vals, i)
 		s.has = grow(s.has, i)
+		s.c.grew(int64(cap(s.vals)-before) * int64(unsafe.Sizeof(v)+1))
 	}
 	s.vals[i] = v
 	s.has[i] = true
@@ -83,7 +86,11 @@ func (s *List[V]) Add(v V) {
 	if i >= len(s.lists) {
 		s.lists = grow(s.lists, i)
 	}
+	before := cap(s.lists[i])
 	s.lists[i] = append(s.lists[i], v)
+	if after := cap(s.lists[i]); after != before {
+		s.c.grew(int64(after-before) * int64(unsafe.Sizeof(v)))
+	}
 }
 
 // Update replaces the current key's list with a copy of vs.
@@ -92,12 +99,17 @@ func (s *List[V]) Update(vs []V) {
 	if i >= len(s.lists) {
 		s.lists = grow(s.lists, i)
 	}
+	before := cap(s.lists[i])
 	s.lists[i] = append(s.lists[i][:0:0], vs...)
+	var v V
+	s.c.grew(int64(cap(s.lists[i])-before) * int64(unsafe.Sizeof(v)))
 }
 
 // Clear removes the current key's list.
 func (s *List[V]) Clear() {
 	if i := int(s.c.slot); i < len(s.lists) {
+		var v V
+		s.c.grew(-int64(cap(s.lists[i])) * int64(unsafe.Sizeof(v)))
 		s.lists[i] = nil
 	}
 }
@@ -140,10 +152,27 @@ func (s *Map[MK, MV]) Get(mk MK) (MV, bool) {
 }
 
 // Put sets mk to mv for the current key.
-func (s *Map[MK, MV]) Put(mk MK, mv MV) { s.current(true)[mk] = mv }
+func (s *Map[MK, MV]) Put(mk MK, mv MV) {
+	m := s.current(true)
+	n := len(m)
+	m[mk] = mv
+	if len(m) != n {
+		s.c.grew(entryBytes(mk, mv))
+	}
+}
 
 // Remove deletes mk for the current key.
-func (s *Map[MK, MV]) Remove(mk MK) { delete(s.current(false), mk) }
+func (s *Map[MK, MV]) Remove(mk MK) {
+	m := s.current(false)
+	if v, ok := m[mk]; ok {
+		delete(m, mk)
+		s.c.grew(-entryBytes(mk, v))
+	}
+}
+
+func entryBytes[MK comparable, MV any](mk MK, mv MV) int64 {
+	return keyBytes(mk) + int64(unsafe.Sizeof(mv)) + entryOverhead
+}
 
 // Len returns the number of entries for the current key.
 func (s *Map[MK, MV]) Len() int { return len(s.current(false)) }
@@ -156,6 +185,9 @@ func (s *Map[MK, MV]) All() iter.Seq2[MK, MV] {
 // Clear removes every entry of the current key.
 func (s *Map[MK, MV]) Clear() {
 	if i := int(s.c.slot); i < len(s.maps) {
+		for mk, mv := range s.maps[i] {
+			s.c.grew(-entryBytes(mk, mv))
+		}
 		s.maps[i] = nil
 	}
 }
