@@ -6,12 +6,12 @@ PKGS    := ./...
 BENCH   ?= .
 BENCHTIME ?= 1s
 
-.PHONY: all build run test bench lint tools fuzz clean
+.PHONY: all build run test bench lint tools proto fuzz clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./examples/...
+	$(GO) build -o $(BIN)/ ./cmd/... ./examples/wordcount
 
 run:
 	$(GO) run ./examples/wordcount
@@ -24,17 +24,25 @@ test:
 # against a plain loop, alternating) and run once; the micro-benchmarks use
 # Go's usual timing.
 bench:
-	$(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=1x ./stream/
-	$(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=$(BENCHTIME) -benchmem ./stream/codec/ ./taskmanager/...
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=1x ./stream/ ./jobmanager/server/ ./taskmanager/network/
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=$(BENCHTIME) -benchmem ./stream/codec/ ./taskmanager/keygroup/ ./taskmanager/state/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
 # Service binaries for later tests (Consul, Nomad, an S3 server) are
-# installed here into $(BIN); the core needs none yet.
+# installed here into $(BIN); the tests so far need none.
 tools:
 	@mkdir -p $(BIN)
+
+# Regenerates the gRPC code of the control protocol (needs Debian's
+# protobuf-compiler; the generated code is committed).
+proto:
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+	PATH=$(BIN):$$PATH protoc --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative jobmanager/rpc/control.proto
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./stream/codec/

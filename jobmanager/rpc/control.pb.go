@@ -2,7 +2,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: control.proto
+// source: jobmanager/rpc/control.proto
 
 package rpc
 
@@ -35,7 +35,7 @@ type TaskManagerMessage struct {
 
 func (x *TaskManagerMessage) Reset() {
 	*x = TaskManagerMessage{}
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +47,7 @@ func (x *TaskManagerMessage) String() string {
 func (*TaskManagerMessage) ProtoMessage() {}
 
 func (x *TaskManagerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[0]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +60,7 @@ func (x *TaskManagerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerMessage.ProtoReflect.Descriptor instead.
 func (*TaskManagerMessage) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{0}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *TaskManagerMessage) GetMsg() isTaskManagerMessage_Msg {
@@ -139,7 +139,7 @@ type Register struct {
 
 func (x *Register) Reset() {
 	*x = Register{}
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +151,7 @@ func (x *Register) String() string {
 func (*Register) ProtoMessage() {}
 
 func (x *Register) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[1]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +164,7 @@ func (x *Register) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Register.ProtoReflect.Descriptor instead.
 func (*Register) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{1}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *Register) GetId() string {
@@ -226,7 +226,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +238,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[2]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +251,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{2}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Heartbeat) GetSubtasks() []*SubtaskStats {
@@ -282,7 +282,7 @@ type SubtaskStats struct {
 
 func (x *SubtaskStats) Reset() {
 	*x = SubtaskStats{}
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +294,7 @@ func (x *SubtaskStats) String() string {
 func (*SubtaskStats) ProtoMessage() {}
 
 func (x *SubtaskStats) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[3]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +307,7 @@ func (x *SubtaskStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubtaskStats.ProtoReflect.Descriptor instead.
 func (*SubtaskStats) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{3}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubtaskStats) GetJobId() string {
@@ -363,7 +363,7 @@ type SlotUsage struct {
 
 func (x *SlotUsage) Reset() {
 	*x = SlotUsage{}
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +375,7 @@ func (x *SlotUsage) String() string {
 func (*SlotUsage) ProtoMessage() {}
 
 func (x *SlotUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[4]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +388,7 @@ func (x *SlotUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlotUsage.ProtoReflect.Descriptor instead.
 func (*SlotUsage) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{4}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SlotUsage) GetIndex() int32 {
@@ -427,7 +427,7 @@ type TaskUpdate struct {
 
 func (x *TaskUpdate) Reset() {
 	*x = TaskUpdate{}
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -439,7 +439,7 @@ func (x *TaskUpdate) String() string {
 func (*TaskUpdate) ProtoMessage() {}
 
 func (x *TaskUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[5]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -452,7 +452,7 @@ func (x *TaskUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskUpdate.ProtoReflect.Descriptor instead.
 func (*TaskUpdate) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{5}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TaskUpdate) GetJobId() string {
@@ -512,7 +512,7 @@ type JobManagerMessage struct {
 
 func (x *JobManagerMessage) Reset() {
 	*x = JobManagerMessage{}
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +524,7 @@ func (x *JobManagerMessage) String() string {
 func (*JobManagerMessage) ProtoMessage() {}
 
 func (x *JobManagerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[6]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +537,7 @@ func (x *JobManagerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobManagerMessage.ProtoReflect.Descriptor instead.
 func (*JobManagerMessage) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{6}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *JobManagerMessage) GetMsg() isJobManagerMessage_Msg {
@@ -622,7 +622,7 @@ type Registered struct {
 
 func (x *Registered) Reset() {
 	*x = Registered{}
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +634,7 @@ func (x *Registered) String() string {
 func (*Registered) ProtoMessage() {}
 
 func (x *Registered) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[7]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +647,7 @@ func (x *Registered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registered.ProtoReflect.Descriptor instead.
 func (*Registered) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{7}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Registered) GetHeartbeatIntervalMs() int64 {
@@ -683,7 +683,7 @@ type Deploy struct {
 
 func (x *Deploy) Reset() {
 	*x = Deploy{}
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +695,7 @@ func (x *Deploy) String() string {
 func (*Deploy) ProtoMessage() {}
 
 func (x *Deploy) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[8]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +708,7 @@ func (x *Deploy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deploy.ProtoReflect.Descriptor instead.
 func (*Deploy) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{8}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Deploy) GetJobId() string {
@@ -778,7 +778,7 @@ type ExchangeConfig struct {
 
 func (x *ExchangeConfig) Reset() {
 	*x = ExchangeConfig{}
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +790,7 @@ func (x *ExchangeConfig) String() string {
 func (*ExchangeConfig) ProtoMessage() {}
 
 func (x *ExchangeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[9]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +803,7 @@ func (x *ExchangeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeConfig.ProtoReflect.Descriptor instead.
 func (*ExchangeConfig) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{9}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExchangeConfig) GetBatchSize() int32 {
@@ -839,7 +839,7 @@ type Location struct {
 
 func (x *Location) Reset() {
 	*x = Location{}
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +851,7 @@ func (x *Location) String() string {
 func (*Location) ProtoMessage() {}
 
 func (x *Location) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[10]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +864,7 @@ func (x *Location) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Location.ProtoReflect.Descriptor instead.
 func (*Location) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{10}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Location) GetTask() string {
@@ -905,7 +905,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +917,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[11]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +930,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{11}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CancelJob) GetJobId() string {
@@ -957,7 +957,7 @@ type ReleaseJob struct {
 
 func (x *ReleaseJob) Reset() {
 	*x = ReleaseJob{}
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +969,7 @@ func (x *ReleaseJob) String() string {
 func (*ReleaseJob) ProtoMessage() {}
 
 func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
-	mi := &file_control_proto_msgTypes[12]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +982,7 @@ func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseJob.ProtoReflect.Descriptor instead.
 func (*ReleaseJob) Descriptor() ([]byte, []int) {
-	return file_control_proto_rawDescGZIP(), []int{12}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReleaseJob) GetJobId() string {
@@ -999,11 +999,11 @@ func (x *ReleaseJob) GetAttempt() int32 {
 	return 0
 }
 
-var File_control_proto protoreflect.FileDescriptor
+var File_jobmanager_rpc_control_proto protoreflect.FileDescriptor
 
-const file_control_proto_rawDesc = "" +
+const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\n" +
-	"\rcontrol.proto\x12\x11sluice.control.v1\"\xcd\x01\n" +
+	"\x1cjobmanager/rpc/control.proto\x12\x11sluice.control.v1\"\xcd\x01\n" +
 	"\x12TaskManagerMessage\x129\n" +
 	"\bregister\x18\x01 \x01(\v2\x1b.sluice.control.v1.RegisterH\x00R\bregister\x12<\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1c.sluice.control.v1.HeartbeatH\x00R\theartbeat\x127\n" +
@@ -1084,19 +1084,19 @@ const file_control_proto_rawDesc = "" +
 	"\aConnect\x12%.sluice.control.v1.TaskManagerMessage\x1a$.sluice.control.v1.JobManagerMessage(\x010\x01B/Z-github.com/sluicehq/sluice/jobmanager/rpc;rpcb\x06proto3"
 
 var (
-	file_control_proto_rawDescOnce sync.Once
-	file_control_proto_rawDescData []byte
+	file_jobmanager_rpc_control_proto_rawDescOnce sync.Once
+	file_jobmanager_rpc_control_proto_rawDescData []byte
 )
 
-func file_control_proto_rawDescGZIP() []byte {
-	file_control_proto_rawDescOnce.Do(func() {
-		file_control_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)))
+func file_jobmanager_rpc_control_proto_rawDescGZIP() []byte {
+	file_jobmanager_rpc_control_proto_rawDescOnce.Do(func() {
+		file_jobmanager_rpc_control_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_jobmanager_rpc_control_proto_rawDesc), len(file_jobmanager_rpc_control_proto_rawDesc)))
 	})
-	return file_control_proto_rawDescData
+	return file_jobmanager_rpc_control_proto_rawDescData
 }
 
-var file_control_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
-var file_control_proto_goTypes = []any{
+var file_jobmanager_rpc_control_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_jobmanager_rpc_control_proto_goTypes = []any{
 	(*TaskManagerMessage)(nil), // 0: sluice.control.v1.TaskManagerMessage
 	(*Register)(nil),           // 1: sluice.control.v1.Register
 	(*Heartbeat)(nil),          // 2: sluice.control.v1.Heartbeat
@@ -1111,7 +1111,7 @@ var file_control_proto_goTypes = []any{
 	(*CancelJob)(nil),          // 11: sluice.control.v1.CancelJob
 	(*ReleaseJob)(nil),         // 12: sluice.control.v1.ReleaseJob
 }
-var file_control_proto_depIdxs = []int32{
+var file_jobmanager_rpc_control_proto_depIdxs = []int32{
 	1,  // 0: sluice.control.v1.TaskManagerMessage.register:type_name -> sluice.control.v1.Register
 	2,  // 1: sluice.control.v1.TaskManagerMessage.heartbeat:type_name -> sluice.control.v1.Heartbeat
 	5,  // 2: sluice.control.v1.TaskManagerMessage.update:type_name -> sluice.control.v1.TaskUpdate
@@ -1132,17 +1132,17 @@ var file_control_proto_depIdxs = []int32{
 	0,  // [0:11] is the sub-list for field type_name
 }
 
-func init() { file_control_proto_init() }
-func file_control_proto_init() {
-	if File_control_proto != nil {
+func init() { file_jobmanager_rpc_control_proto_init() }
+func file_jobmanager_rpc_control_proto_init() {
+	if File_jobmanager_rpc_control_proto != nil {
 		return
 	}
-	file_control_proto_msgTypes[0].OneofWrappers = []any{
+	file_jobmanager_rpc_control_proto_msgTypes[0].OneofWrappers = []any{
 		(*TaskManagerMessage_Register)(nil),
 		(*TaskManagerMessage_Heartbeat)(nil),
 		(*TaskManagerMessage_Update)(nil),
 	}
-	file_control_proto_msgTypes[6].OneofWrappers = []any{
+	file_jobmanager_rpc_control_proto_msgTypes[6].OneofWrappers = []any{
 		(*JobManagerMessage_Registered)(nil),
 		(*JobManagerMessage_Deploy)(nil),
 		(*JobManagerMessage_Cancel)(nil),
@@ -1152,17 +1152,17 @@ func file_control_proto_init() {
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_control_proto_rawDesc), len(file_control_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jobmanager_rpc_control_proto_rawDesc), len(file_jobmanager_rpc_control_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_control_proto_goTypes,
-		DependencyIndexes: file_control_proto_depIdxs,
-		MessageInfos:      file_control_proto_msgTypes,
+		GoTypes:           file_jobmanager_rpc_control_proto_goTypes,
+		DependencyIndexes: file_jobmanager_rpc_control_proto_depIdxs,
+		MessageInfos:      file_jobmanager_rpc_control_proto_msgTypes,
 	}.Build()
-	File_control_proto = out.File
-	file_control_proto_goTypes = nil
-	file_control_proto_depIdxs = nil
+	File_jobmanager_rpc_control_proto = out.File
+	file_jobmanager_rpc_control_proto_goTypes = nil
+	file_jobmanager_rpc_control_proto_depIdxs = nil
 }

@@ -2,7 +2,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
-// source: control.proto
+// source: jobmanager/rpc/control.proto
 
 package rpc
 
@@ -123,5 +123,5 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 			ClientStreams: true,
 		},
 	},
-	Metadata: "control.proto",
+	Metadata: "jobmanager/rpc/control.proto",
 }
