@@ -658,10 +658,14 @@ func (jm *JobManager) Close() error {
 	for _, id := range ids {
 		_ = jm.Cancel(id)
 	}
+	// One deadline for all: TaskManagers that never answer must not hold
+	// the shutdown for long.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, id := range ids {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		_, _ = jm.Wait(ctx, id)
-		cancel()
+		if _, err := jm.Wait(ctx, id); err != nil {
+			jm.log.Warn("job did not stop before shutdown", "job", id)
+		}
 	}
 	close(jm.stop)
 	jm.timers.Wait()
