@@ -18,6 +18,11 @@ type (
 	closer   interface{ close() error }
 )
 
+// snapshotter is an operator with state to checkpoint.
+type snapshotter interface {
+	snapshot() ([]byte, error)
+}
+
 // sourceHead is the input of a source operator: the task reads from it.
 type sourceHead interface {
 	read() (int, error)
@@ -26,7 +31,8 @@ type sourceHead interface {
 // chain is one running subtask of an operator chain.
 type chain struct {
 	state   chainState
-	ops     []any // built operators, by chain index
+	uids    []string // operator uids by chain index
+	ops     []any    // built operators, by chain index
 	source  sourceHead
 	inputs  []func(*network.Buffer) int // per input edge
 	edgeOf  []int                       // inbox channel -> input edge
@@ -45,7 +51,7 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 		return nil, fmt.Errorf("stream: job graph fingerprint %s does not match this binary's %s; run the binary the graph was planned from", d.Graph.Fingerprint, e.planned.Fingerprint)
 	}
 	uids := d.Task.Operators
-	c := &chain{ops: make([]any, len(uids))}
+	c := &chain{ops: make([]any, len(uids)), uids: uids}
 	c.state.done = io.Done()
 	for _, uid := range uids {
 		n, ok := e.byUID[uid]
@@ -179,6 +185,27 @@ func (c *chain) Flush() {
 	for _, w := range c.writers {
 		w.flush()
 	}
+}
+
+// Checkpoint snapshots the stateful operators, then sends the barrier on
+// every output after the records that came before it.
+func (c *chain) Checkpoint(id int64) (*task.Snapshot, error) {
+	s := &task.Snapshot{}
+	for i, op := range c.ops {
+		if sn, ok := op.(snapshotter); ok {
+			c.state.cur = i
+			data, err := sn.snapshot()
+			if err != nil {
+				return nil, err
+			}
+			s.Operators = append(s.Operators, task.OperatorState{UID: c.uids[i], Data: data})
+		}
+	}
+	c.Flush()
+	for _, w := range c.writers {
+		w.barrier(id)
+	}
+	return s, nil
 }
 
 func (c *chain) EndOutputs() {

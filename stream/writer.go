@@ -27,6 +27,8 @@ type writerSpec struct {
 type outputWriter interface {
 	flush()
 	end()
+	// barrier sends the barrier of checkpoint id after what was flushed.
+	barrier(id int64)
 }
 
 // sender is the producer end of one channel as the partitioners use it.
@@ -98,6 +100,17 @@ func (w *chanWriter[T]) flush() {
 	}
 }
 
+func (w *chanWriter[T]) barrier(id int64) {
+	w.flush()
+	if w.box == nil {
+		w.acquire()
+	}
+	w.buf = w.buf[:0]
+	*w.box = w.buf
+	w.ch.SendBarrier(id, w.box)
+	w.box, w.buf = nil, nil
+}
+
 func (w *chanWriter[T]) end() {
 	w.flush()
 	if w.box == nil {
@@ -165,6 +178,13 @@ func (w *frameWriter[T]) send() {
 func (w *frameWriter[T]) flush() {
 	if w.n > 0 {
 		w.send()
+	}
+}
+
+func (w *frameWriter[T]) barrier(id int64) {
+	w.flush()
+	if err := w.rc.SendBarrier(id); err != nil {
+		fail(err)
 	}
 }
 

@@ -259,7 +259,7 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 	up.State = task.StateRunning
 	tm.reporter.UpdateTask(up)
 	log.Debug("task running")
-	return task.Run(chain, inbox, j.done, cfg, up.Stats)
+	return task.Run(chain, inbox, j.done, cfg, up.Stats, nil)
 }
 
 // newChain builds the chain, turning a panic in the job's code into an error.

@@ -46,6 +46,8 @@ const (
 	frameHeaderLen   = 5 // kind byte and little-endian uint32 length
 	kindRecords      = 0
 	kindEndOfStream  = 1
+	kindBarrier      = 2 // payload: the checkpoint id, 8 bytes little-endian
+	barrierPayload   = 8
 	helloAccepted    = 1
 	helloDuplicate   = 2
 	maxChannels      = 1 << 16
@@ -173,9 +175,13 @@ func readHello(r io.Reader) (hello, error) {
 
 // putFrameHeader writes the 5-byte header of a frame of n payload bytes.
 func putFrameHeader(b []byte, ev Event, n int) {
-	b[0] = kindRecords
-	if ev == EventEndOfStream {
+	switch ev {
+	case EventEndOfStream:
 		b[0] = kindEndOfStream
+	case EventBarrier:
+		b[0] = kindBarrier
+	default:
+		b[0] = kindRecords
 	}
 	binary.LittleEndian.PutUint32(b[1:frameHeaderLen], uint32(n))
 }
@@ -195,10 +201,15 @@ func readFrame(r io.Reader, f *Frame, hdr *[frameHeaderLen]byte) (Event, error) 
 		ev = EventNone
 	case kindEndOfStream:
 		ev = EventEndOfStream
+	case kindBarrier:
+		ev = EventBarrier
 	default:
 		return 0, fmt.Errorf("%w: unknown frame kind %d", ErrProtocol, hdr[0])
 	}
 	n := binary.LittleEndian.Uint32(hdr[1:])
+	if ev == EventBarrier && n != barrierPayload {
+		return 0, fmt.Errorf("%w: a barrier frame of %d bytes, want %d", ErrProtocol, n, barrierPayload)
+	}
 	if n > MaxFramePayload {
 		return 0, fmt.Errorf("%w: %w: %d bytes, limit %d", ErrProtocol, ErrFrameTooLarge, n, MaxFramePayload)
 	}
@@ -233,3 +244,6 @@ func (br *byteReader) ReadByte() (byte, error) {
 	}
 	return br.b[0], nil
 }
+
+// barrierID reads the checkpoint id of a barrier frame's payload.
+func barrierID(f *Frame) int64 { return int64(binary.LittleEndian.Uint64(f.Data)) }

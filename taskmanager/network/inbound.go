@@ -98,6 +98,10 @@ func (d *DataPlane) serveStream(s *session, st *yamux.Stream) {
 			}
 			return
 		}
+		if ev == EventBarrier {
+			ch.SendBarrier(barrierID(f), f)
+			continue
+		}
 		ch.Send(ev, f)
 		if ev == EventEndOfStream {
 			log.Debug("stream ended")

@@ -19,6 +19,10 @@ const (
 	EventNone Event = iota
 	// EventEndOfStream tells the consumer that the channel carries no more records.
 	EventEndOfStream
+	// EventBarrier is a checkpoint barrier: every record before it on the
+	// channel belongs to checkpoint Buffer.Checkpoint, every record after
+	// it to the next.
+	EventBarrier
 )
 
 // Buffer is the unit pushed through a channel.
@@ -27,6 +31,8 @@ type Buffer struct {
 	Channel int
 	// Event is EventNone for records, or the event the buffer carries.
 	Event Event
+	// Checkpoint is the id of a barrier's checkpoint.
+	Checkpoint int64
 	// Batch is the credit this buffer holds: for record buffers, a batch of
 	// typed records made by the producer's code (for example a *[]T); for
 	// events, whatever batch the producer had to take. The consumer gives
@@ -129,6 +135,12 @@ func (c *Channel) Acquire(done <-chan struct{}) (any, error) {
 // Send pushes a buffer holding a batch got from Acquire. It never blocks.
 func (c *Channel) Send(ev Event, batch any) {
 	c.inbox.queue <- Buffer{Channel: c.index, Event: ev, Batch: batch}
+}
+
+// SendBarrier pushes the barrier of checkpoint id, holding a batch got
+// from Acquire. It never blocks.
+func (c *Channel) SendBarrier(id int64, batch any) {
+	c.inbox.queue <- Buffer{Channel: c.index, Event: EventBarrier, Checkpoint: id, Batch: batch}
 }
 
 // Exchange is the registry through which the producers and consumers of the

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -102,7 +103,7 @@ func (c *RemoteChannel) Send(ev Event, payload []byte) error {
 	if c.ended {
 		return fmt.Errorf("%w: send after end of stream", ErrClosed)
 	}
-	if ev != EventNone && ev != EventEndOfStream {
+	if ev != EventNone && ev != EventEndOfStream && ev != EventBarrier {
 		return fmt.Errorf("network: event %d cannot be sent to a remote channel", ev)
 	}
 	if len(payload) > MaxFramePayload {
@@ -135,6 +136,13 @@ func (c *RemoteChannel) Send(ev Event, payload []byte) error {
 		c.ended = true
 	}
 	return nil
+}
+
+// SendBarrier writes the barrier of checkpoint id.
+func (c *RemoteChannel) SendBarrier(id int64) error {
+	var p [barrierPayload]byte
+	binary.LittleEndian.PutUint64(p[:], uint64(id))
+	return c.Send(EventBarrier, p[:])
 }
 
 // sendErr classifies why a frame could not be written.

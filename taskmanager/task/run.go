@@ -41,8 +41,9 @@ func (e *OperatorError) Unwrap() error { return e.Err }
 type Failure struct{ Err error }
 
 // Run drives chain until its input ends, done is closed, or it fails.
-// inbox is nil for a source task.
-func Run(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats) (err error) {
+// inbox is nil for a source task; cp is nil when the job takes no
+// checkpoints.
+func Run(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = recovered(chain, r)
@@ -54,10 +55,13 @@ func Run(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, st
 	if err := chain.Open(); err != nil {
 		return &OperatorError{Operator: chain.Operator(), Err: err}
 	}
+	if cp == nil {
+		cp = &Checkpointing{}
+	}
 	if chain.IsSource() {
-		err = runSource(chain, done, cfg, stats)
+		err = runSource(chain, done, cfg, stats, cp)
 	} else {
-		err = runInputs(chain, inbox, done, cfg, stats)
+		err = runInputs(chain, inbox, done, cfg, stats, cp)
 	}
 	if err != nil {
 		return err
@@ -105,11 +109,33 @@ func isDone(done <-chan struct{}) bool {
 	}
 }
 
-func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats) error {
+// snapshot takes checkpoint id and hands it on.
+func snapshot(chain Chain, cp *Checkpointing, id int64, alignment time.Duration) error {
+	start := time.Now()
+	s, err := chain.Checkpoint(id)
+	if err != nil {
+		return &OperatorError{Operator: chain.Operator(), Err: err}
+	}
+	if cp.OnSnapshot != nil {
+		cp.OnSnapshot(id, s, SnapshotMetrics{Alignment: alignment, Sync: time.Since(start)})
+	}
+	return nil
+}
+
+func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing) error {
 	lastFlush := time.Now()
 	for {
 		if isDone(done) {
 			return ErrCancelled
+		}
+		select {
+		case id := <-cp.Triggers:
+			// Between two reads the source's position is consistent
+			// with what it emitted: snapshot it, then the barrier.
+			if err := snapshot(chain, cp, id, 0); err != nil {
+				return err
+			}
+		default:
 		}
 		n, err := chain.Read()
 		stats.RecordsIn.Add(int64(n))
@@ -129,37 +155,59 @@ func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats) erro
 	}
 }
 
-func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats) error {
+func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing) error {
 	open := inbox.Channels()
 	ended := make([]bool, open)
+	al := newAligner(open, cp.Aligned)
 	queue := inbox.Queue()
 	lastFlush := time.Now()
 	for open > 0 {
-		var b network.Buffer
-		select {
-		case b = <-queue:
-		default:
-			// About to wait: send what is buffered so that latency
-			// stays low when input is slow.
-			chain.Flush()
-			lastFlush = time.Now()
+		b, ok := al.next()
+		if !ok {
 			select {
 			case b = <-queue:
-			case <-done:
-				return ErrCancelled
+			default:
+				// About to wait: send what is buffered so that latency
+				// stays low when input is slow.
+				chain.Flush()
+				lastFlush = time.Now()
+				select {
+				case b = <-queue:
+				case <-done:
+					return ErrCancelled
+				}
 			}
+		}
+		// Released buffers are checked too: after an aborted alignment
+		// they may hold the next checkpoint's barrier.
+		if al.holding(b.Channel) {
+			al.hold(b)
+			continue
 		}
 		switch b.Event {
 		case network.EventNone:
 			n := chain.Process(&b)
 			stats.RecordsIn.Add(int64(n))
+			inbox.Recycle(b)
 		case network.EventEndOfStream:
+			inbox.Recycle(b)
 			if !ended[b.Channel] {
 				ended[b.Channel] = true
 				open--
 			}
+			if al.complete(ended) {
+				if err := alignedSnapshot(chain, cp, al); err != nil {
+					return err
+				}
+			}
+		case network.EventBarrier:
+			inbox.Recycle(b)
+			if al.barrier(b.Channel, b.Checkpoint, ended, time.Now()) {
+				if err := alignedSnapshot(chain, cp, al); err != nil {
+					return err
+				}
+			}
 		}
-		inbox.Recycle(b)
 		if now := time.Now(); now.Sub(lastFlush) >= cfg.BufferTimeout {
 			if isDone(done) {
 				return ErrCancelled
@@ -169,4 +217,16 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 		}
 	}
 	return nil
+}
+
+// alignedSnapshot takes the checkpoint every input has delivered the
+// barrier of, then releases the held inputs.
+func alignedSnapshot(chain Chain, cp *Checkpointing, al *aligner) error {
+	id, alignment := al.id, time.Since(al.start)
+	if !al.aligned {
+		alignment = 0
+	}
+	err := snapshot(chain, cp, id, alignment)
+	al.done()
+	return err
 }

@@ -2,6 +2,7 @@ package task
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -42,8 +43,12 @@ func (f *fakeChain) Process(b *network.Buffer) int {
 	f.calls = append(f.calls, "process")
 	return len(*b.Batch.(*[]int))
 }
-func (f *fakeChain) EndInput() error  { f.calls = append(f.calls, "end-input"); return nil }
-func (f *fakeChain) Flush()           { f.calls = append(f.calls, "flush") }
+func (f *fakeChain) EndInput() error { f.calls = append(f.calls, "end-input"); return nil }
+func (f *fakeChain) Flush()          { f.calls = append(f.calls, "flush") }
+func (f *fakeChain) Checkpoint(id int64) (*Snapshot, error) {
+	f.calls = append(f.calls, fmt.Sprintf("checkpoint-%d", id))
+	return &Snapshot{}, nil
+}
 func (f *fakeChain) EndOutputs()      { f.calls = append(f.calls, "end-outputs") }
 func (f *fakeChain) Close() error     { f.calls = append(f.calls, "close"); return nil }
 func (f *fakeChain) Operator() string { return f.op }
@@ -65,7 +70,7 @@ func TestInputLoopEndsWhenEveryChannelEnded(t *testing.T) {
 	send(in, 0, network.EventEndOfStream)
 	f := &fakeChain{}
 	var stats Stats
-	if err := Run(f, in, make(chan struct{}), DefaultConfig(), &stats); err != nil {
+	if err := Run(f, in, make(chan struct{}), DefaultConfig(), &stats, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := stats.RecordsIn.Load(); got != 4 {
@@ -83,7 +88,9 @@ func TestInputLoopFlushesBeforeWaiting(t *testing.T) {
 	f := &fakeChain{}
 	errc := make(chan error, 1)
 	var stats Stats
-	go func() { errc <- Run(f, in, done, Config{BufferTimeout: time.Hour, BatchSize: 1, Credits: 1}, &stats) }()
+	go func() {
+		errc <- Run(f, in, done, Config{BufferTimeout: time.Hour, BatchSize: 1, Credits: 1}, &stats, nil)
+	}()
 	send(in, 0, network.EventNone, 1)
 	// The loop processes the buffer, finds the inbox empty and flushes
 	// before blocking, although the buffer timeout is an hour away.
@@ -108,7 +115,7 @@ func TestPanicBecomesOperatorError(t *testing.T) {
 	in := network.NewInbox(1, 2)
 	send(in, 0, network.EventNone, 1)
 	f := &fakeChain{panicAt: 1}
-	err := Run(f, in, make(chan struct{}), DefaultConfig(), new(Stats))
+	err := Run(f, in, make(chan struct{}), DefaultConfig(), new(Stats), nil)
 	var oe *OperatorError
 	if !errors.As(err, &oe) || oe.Operator != "boom-op" || !oe.Panic || !strings.Contains(err.Error(), "exploded") {
 		t.Fatalf("err = %v", err)
@@ -121,7 +128,7 @@ func TestPanicBecomesOperatorError(t *testing.T) {
 func TestSourceLoopFlushesWhenIdleAndEnds(t *testing.T) {
 	f := &fakeChain{source: true, reads: []int{5, 0, 3}}
 	var stats Stats
-	if err := Run(f, nil, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), &stats); err != nil {
+	if err := Run(f, nil, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), &stats, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := "open,read,read,flush,read,end-input,flush,end-outputs,close"
@@ -150,3 +157,89 @@ func TestFailurePanicCarriesTheError(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// alignChain records the order of processing and checkpoints.
+type alignChain struct {
+	fakeChain
+	log []string
+}
+
+func (a *alignChain) Process(b *network.Buffer) int {
+	recs := *b.Batch.(*[]int)
+	a.log = append(a.log, fmt.Sprintf("ch%d:%v", b.Channel, recs))
+	return len(recs)
+}
+
+func (a *alignChain) Checkpoint(id int64) (*Snapshot, error) {
+	a.log = append(a.log, fmt.Sprintf("snapshot-%d", id))
+	return &Snapshot{}, nil
+}
+
+func sendBarrier(in *network.Inbox, ch int, id int64) {
+	c := in.Channel(ch)
+	b, _ := c.Acquire(nil)
+	c.SendBarrier(id, b)
+}
+
+func TestBarrierAlignment(t *testing.T) {
+	type step func(in *network.Inbox)
+	data := func(ch int, v int) step { return func(in *network.Inbox) { send(in, ch, network.EventNone, v) } }
+	barrier := func(ch int, id int64) step { return func(in *network.Inbox) { sendBarrier(in, ch, id) } }
+	eos := func(ch int) step { return func(in *network.Inbox) { send(in, ch, network.EventEndOfStream) } }
+	cases := []struct {
+		name    string
+		aligned bool
+		steps   []step
+		want    string
+	}{
+		{"exactly-once holds the channel that delivered the barrier", true,
+			[]step{data(0, 1), barrier(0, 1), data(0, 2), data(1, 3), barrier(1, 1), data(1, 4), eos(0), eos(1)},
+			"ch0:[1] ch1:[3] snapshot-1 ch0:[2] ch1:[4]"},
+		{"at-least-once processes on", false,
+			[]step{data(0, 1), barrier(0, 1), data(0, 2), data(1, 3), barrier(1, 1), data(1, 4), eos(0), eos(1)},
+			"ch0:[1] ch0:[2] ch1:[3] snapshot-1 ch1:[4]"},
+		{"a newer barrier aborts the alignment", true,
+			[]step{barrier(0, 1), data(0, 2), barrier(1, 2), barrier(0, 2), data(1, 5), eos(0), eos(1)},
+			"ch0:[2] snapshot-2 ch1:[5]"},
+		{"an ended channel counts as aligned", true,
+			[]step{barrier(0, 1), data(0, 2), eos(1), eos(0)},
+			"snapshot-1 ch0:[2]"},
+		{"a stale barrier is ignored", true,
+			[]step{barrier(0, 1), barrier(1, 1), barrier(0, 1), data(0, 7), eos(0), eos(1)},
+			"snapshot-1 ch0:[7]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := network.NewInbox(2, 8)
+			for _, s := range tc.steps {
+				s(in)
+			}
+			var snaps []int64
+			a := &alignChain{}
+			cp := &Checkpointing{Aligned: tc.aligned, OnSnapshot: func(id int64, _ *Snapshot, m SnapshotMetrics) { snaps = append(snaps, id) }}
+			if err := Run(a, in, make(chan struct{}), DefaultConfig(), new(Stats), cp); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(a.log, " "); got != tc.want {
+				t.Fatalf("order\n got %s\nwant %s", got, tc.want)
+			}
+			if len(snaps) != strings.Count(tc.want, "snapshot") {
+				t.Fatalf("OnSnapshot called for %v", snaps)
+			}
+		})
+	}
+}
+
+func TestSourceTakesTriggersBetweenReads(t *testing.T) {
+	triggers := make(chan int64, 1)
+	triggers <- 5
+	f := &fakeChain{source: true, reads: []int{3, 3}}
+	var got []int64
+	cp := &Checkpointing{Triggers: triggers, OnSnapshot: func(id int64, _ *Snapshot, _ SnapshotMetrics) { got = append(got, id) }}
+	if err := Run(f, nil, make(chan struct{}), DefaultConfig(), new(Stats), cp); err != nil {
+		t.Fatal(err)
+	}
+	if calls := strings.Join(f.calls, ","); !strings.HasPrefix(calls, "open,checkpoint-5,read,read") || len(got) != 1 || got[0] != 5 {
+		t.Fatalf("calls %s, snapshots %v", calls, got)
+	}
+}

@@ -123,6 +123,9 @@ type Chain interface {
 	EndInput() error
 	// Flush sends partly filled output batches and flushes sinks.
 	Flush()
+	// Checkpoint snapshots the chain's state for checkpoint id and sends
+	// the barrier on every output, after what came before it.
+	Checkpoint(id int64) (*Snapshot, error)
 	// EndOutputs sends end-of-stream on every output channel.
 	EndOutputs()
 	// Close releases the operators' resources; it is called once, also
