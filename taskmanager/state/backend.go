@@ -41,6 +41,7 @@ type Backend[K comparable] struct {
 	cursor     Cursor
 	current    K
 	names      map[string]bool
+	tables     []table // registered states, for snapshots
 }
 
 // NewBackend returns the key index of subtask `subtask` of an operator with
@@ -116,4 +117,7 @@ func (b *Backend[K]) register(name string) (*Cursor, error) {
 // Registrar is what states are created from: a Backend of any key type.
 type Registrar interface {
 	register(name string) (*Cursor, error)
+	add(t table)
 }
+
+func (b *Backend[K]) add(t table) { b.tables = append(b.tables, t) }

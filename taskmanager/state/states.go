@@ -8,6 +8,7 @@ import (
 
 // Value is a single value per key.
 type Value[V any] struct {
+	name string
 	c    *Cursor
 	vals []V
 	has  []bool
@@ -19,7 +20,9 @@ func NewValue[V any](r Registrar, name string) (*Value[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Value[V]{c: c}, nil
+	v := &Value[V]{name: name, c: c}
+	r.add(v)
+	return v, nil
 }
 
 // Get returns the current key's value and whether it is set.
@@ -57,6 +60,7 @@ func (s *Value[V]) Clear() {
 
 // List is a list of values per key.
 type List[V any] struct {
+	name  string
 	c     *Cursor
 	lists [][]V
 }
@@ -67,7 +71,9 @@ func NewList[V any](r Registrar, name string) (*List[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &List[V]{c: c}, nil
+	l := &List[V]{name: name, c: c}
+	r.add(l)
+	return l, nil
 }
 
 // Get returns the current key's list. The caller must not keep it past the
@@ -116,6 +122,7 @@ func (s *List[V]) Clear() {
 
 // Map is a map per key.
 type Map[MK comparable, MV any] struct {
+	name string
 	c    *Cursor
 	maps []map[MK]MV
 }
@@ -126,7 +133,9 @@ func NewMap[MK comparable, MV any](r Registrar, name string) (*Map[MK, MV], erro
 	if err != nil {
 		return nil, err
 	}
-	return &Map[MK, MV]{c: c}, nil
+	m := &Map[MK, MV]{name: name, c: c}
+	r.add(m)
+	return m, nil
 }
 
 func (s *Map[MK, MV]) current(create bool) map[MK]MV {
