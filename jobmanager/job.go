@@ -290,6 +290,16 @@ func (j *job) abort(cause error, now time.Time) effects {
 	return effects{terminal: true}
 }
 
+// anyFinished reports whether a subtask of the attempt has finished.
+func (j *job) anyFinished() bool {
+	for _, st := range j.subtasks {
+		if st.status.State == task.StateFinished {
+			return true
+		}
+	}
+	return false
+}
+
 // reportStats records a remote subtask's counters from a heartbeat.
 func (j *job) reportStats(attempt int, taskID string, sub int, in, out int64) {
 	if attempt != j.attempt {

@@ -12,9 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/provider"
 	"github.com/sluicehq/sluice/jobmanager/scheduler"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
@@ -42,6 +44,8 @@ type TaskManagerGateway interface {
 	Deploy(d *task.Deployment, p task.Program) error
 	CancelJob(jobID string, attempt int)
 	ReleaseJob(jobID string, attempt int)
+	// TriggerCheckpoint starts checkpoint id at a source subtask.
+	TriggerCheckpoint(jobID string, attempt int, taskID string, subtask int, id int64)
 }
 
 // ResourceProvider starts TaskManagers for jobs (package provider).
@@ -63,6 +67,8 @@ type Submission struct {
 	// Artifact and Args describe the binary, for display.
 	Artifact string
 	Args     []string
+	// Checkpoints configures checkpointing; a zero Interval disables it.
+	Checkpoints checkpoint.Config
 }
 
 // Config configures a JobManager.
@@ -73,6 +79,9 @@ type Config struct {
 	SlotTimeout time.Duration
 	// Provider starts TaskManagers for jobs that ask for Resources.
 	Provider ResourceProvider
+	// Snapshots is the state backend checkpoints are written to; the
+	// JobManager deletes the snapshots of discarded checkpoints there.
+	Snapshots plugins.Backend
 }
 
 // JobManager accepts jobs and runs them on its TaskManagers.
@@ -112,6 +121,9 @@ type jobEntry struct {
 	done     chan struct{} // closed when the job is terminal
 	waitSeq  int           // bumped whenever the job starts waiting for slots
 	lastWait error         // why placement failed last
+
+	coord *checkpoint.Coordinator // nil without checkpointing
+	wake  chan struct{}           // wakes the coordinator's goroutine
 }
 
 // New returns a JobManager with no TaskManagers.
@@ -373,6 +385,8 @@ func (jm *JobManager) tryPlace(j *jobEntry) bool {
 	}
 	j.placed(placement)
 	attempt := j.attempt
+	restore, restartActs := jm.checkpointPlan(j, time.Now())
+	spec := j.checkpointSpec()
 	peers := make([]task.Peer, 0, len(placement))
 	for id, s := range placement {
 		peers = append(peers, task.Peer{Task: id.Task, Subtask: id.Index, TaskManager: s.TaskManager, DataAddress: jm.tms[s.TaskManager].info.DataAddress})
@@ -402,13 +416,16 @@ func (jm *JobManager) tryPlace(j *jobEntry) bool {
 		for i := range t.Parallelism {
 			d := base
 			d.Subtask = i
+			d.Checkpoints = spec
+			d.Restore = restore[checkpoint.Subtask{Task: t.ID, Index: i}]
 			slot := placement[scheduler.SubtaskID{Task: t.ID, Index: i}]
 			d.Slot = slot.Index
 			deploys = append(deploys, deploy{&d, jm.tms[slot.TaskManager].gw})
 		}
 	}
 	jm.mu.Unlock()
-	jm.log.Info("job deploying", "job", j.id, "attempt", attempt, "subtasks", len(deploys))
+	jm.checkpointActions(j, restartActs)
+	jm.log.Info("job deploying", "job", j.id, "attempt", attempt, "subtasks", len(deploys), "restored", len(restore) > 0)
 	for k, dp := range deploys {
 		if err := dp.tm.Deploy(dp.d, j.sub.Program); err != nil {
 			// The subtasks never deployed will not report: account
@@ -494,6 +511,13 @@ func (jm *JobManager) apply(j *jobEntry, change func(now time.Time) effects) {
 	if eff.restart {
 		jm.log.Info("job restarts", "job", j.id, "in", eff.restartDelay, "restarts", j.restarts)
 		jm.after(eff.restartDelay, func() { jm.restart(j) })
+	}
+	if eff.terminal && j.coord != nil {
+		jm.mu.Lock()
+		acts := j.coord.Stop(time.Now(), after == StateFinished, after == StateCancelled)
+		jm.mu.Unlock()
+		jm.checkpointActions(j, acts)
+		jm.wakeCheckpoints(j)
 	}
 	if eff.terminal {
 		if j.sub.Resources != nil && jm.cfg.Provider != nil {
@@ -670,6 +694,12 @@ func (jm *JobManager) Close() error {
 	close(jm.stop)
 	jm.timers.Wait()
 	return nil
+}
+
+func errUnknownJob(id string) error { return fmt.Errorf("%w %q", ErrUnknownJob, id) }
+
+func subtaskID(s checkpoint.Subtask) scheduler.SubtaskID {
+	return scheduler.SubtaskID{Task: s.Task, Index: s.Index}
 }
 
 func newJobID() string {

@@ -46,7 +46,8 @@ func (f *fakeTM) CancelJob(job string, attempt int) {
 		}
 	}
 }
-func (f *fakeTM) ReleaseJob(string, int) {}
+func (f *fakeTM) ReleaseJob(string, int)                            {}
+func (f *fakeTM) TriggerCheckpoint(string, int, string, int, int64) {}
 
 type nopProgram struct{}
 

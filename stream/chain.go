@@ -18,9 +18,10 @@ type (
 	closer   interface{ close() error }
 )
 
-// snapshotter is an operator with state to checkpoint.
+// snapshotter is an operator with state to checkpoint and restore.
 type snapshotter interface {
 	snapshot() ([]byte, error)
+	restore(snapshots [][]byte) error
 }
 
 // sourceHead is the input of a source operator: the task reads from it.
@@ -206,6 +207,26 @@ func (c *chain) Checkpoint(id int64) (*task.Snapshot, error) {
 		w.barrier(id)
 	}
 	return s, nil
+}
+
+// Restore loads the operators' state; an operator with state but none to
+// restore starts empty.
+func (c *chain) Restore(state map[string][][]byte) error {
+	for i, op := range c.ops {
+		snaps, ok := state[c.uids[i]]
+		if !ok {
+			continue
+		}
+		sn, ok := op.(snapshotter)
+		if !ok {
+			return fmt.Errorf("operator %q (uid %s) has no state to restore into", c.state.names[i], c.uids[i])
+		}
+		c.state.cur = i
+		if err := sn.restore(snaps); err != nil {
+			return fmt.Errorf("restoring operator %q (uid %s): %w", c.state.names[i], c.uids[i], err)
+		}
+	}
+	return nil
 }
 
 func (c *chain) EndOutputs() {

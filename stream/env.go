@@ -12,10 +12,13 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/jobmanager"
+	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/minicluster"
+	"github.com/sluicehq/sluice/jobmanager/restart"
 	"github.com/sluicehq/sluice/jobmanager/scheduler"
 	"github.com/sluicehq/sluice/taskmanager/agent"
 	"github.com/sluicehq/sluice/taskmanager/task"
@@ -45,6 +48,8 @@ type Environment struct {
 	taskManagers   int
 	slotsPerTM     int
 	exchange       task.Config
+	checkpoints    checkpoint.Config
+	restart        *restart.Config
 	stdout         io.Writer
 	logger         *slog.Logger
 	outOnce        sync.Once
@@ -122,6 +127,43 @@ func (e *Environment) SetExchange(c task.Config) *Environment {
 func (e *Environment) SetLogger(l *slog.Logger) *Environment {
 	e.logger = l
 	return e
+}
+
+// EnableCheckpointing takes a checkpoint every interval (exactly-once by
+// default). A failed job restarts from its latest completed checkpoint:
+// keyed state and source positions as they were, nothing counted twice.
+func (e *Environment) EnableCheckpointing(interval time.Duration) *Environment {
+	e.checkpoints.Interval = interval
+	return e
+}
+
+// CheckpointConfig returns the checkpoint settings.
+func (e *Environment) CheckpointConfig() checkpoint.Config { return e.checkpoints }
+
+// SetCheckpointConfig sets every checkpoint setting at once.
+func (e *Environment) SetCheckpointConfig(c checkpoint.Config) *Environment {
+	e.checkpoints = c
+	return e
+}
+
+// SetRestartStrategy sets how the embedded cluster restarts a failed job
+// (default: no restart).
+func (e *Environment) SetRestartStrategy(c restart.Config) *Environment {
+	e.restart = &c
+	return e
+}
+
+// submission is what the embedded cluster runs.
+func (e *Environment) submission(g *jobgraph.Graph) (jobmanager.Submission, error) {
+	sub := jobmanager.Submission{Graph: g, Program: e, Config: e.exchange, Checkpoints: e.checkpoints}
+	if e.restart != nil {
+		s, err := restart.New(*e.restart)
+		if err != nil {
+			return sub, fmt.Errorf("%w: %w", ErrInvalidJob, err)
+		}
+		sub.Restart = s
+	}
+	return sub, nil
 }
 
 // SetOutput redirects the Print sinks (default: standard output).
@@ -224,7 +266,12 @@ func (e *Environment) ExecuteAsync(ctx context.Context, name string) (*miniclust
 	if err != nil {
 		return nil, err
 	}
-	client, err := mc.Submit(ctx, g, e, e.exchange)
+	sub, err := e.submission(g)
+	if err != nil {
+		mc.Close()
+		return nil, err
+	}
+	client, err := mc.Submit(ctx, sub)
 	if err != nil {
 		mc.Close()
 		return nil, err
@@ -240,5 +287,9 @@ func (e *Environment) SubmitTo(ctx context.Context, mc *minicluster.MiniCluster,
 	if err != nil {
 		return nil, err
 	}
-	return mc.Submit(ctx, g, e, e.exchange)
+	sub, err := e.submission(g)
+	if err != nil {
+		return nil, err
+	}
+	return mc.Submit(ctx, sub)
 }

@@ -342,3 +342,9 @@ func (f fanout[T]) push(recs []T) {
 type discard[T any] struct{}
 
 func (discard[T]) push([]T) {}
+
+func (o *reduceOp[K, T]) snapshot() ([]byte, error)    { return o.b.snapshot() }
+func (o *reduceOp[K, T]) restore(snaps [][]byte) error { return o.b.restore(snaps) }
+
+func (o *processOp[K, IN, OUT]) snapshot() ([]byte, error)    { return o.b.snapshot() }
+func (o *processOp[K, IN, OUT]) restore(snaps [][]byte) error { return o.b.restore(snaps) }

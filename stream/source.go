@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,15 @@ type Reader[T any] interface {
 	Read(out Collector[T]) (int, error)
 	// Close releases the reader's resources.
 	Close() error
+}
+
+// CheckpointedReader is a Reader whose position can be checkpointed, so
+// that after a failure the source resumes where its last checkpoint was
+// instead of from the beginning. Position is called between two Reads.
+type CheckpointedReader[T any] interface {
+	Reader[T]
+	Position() ([]byte, error)
+	Seek(position []byte) error
 }
 
 // readBatch is how many records the built-in readers emit per Read.
@@ -80,6 +90,24 @@ func (s *sourceOp[T]) read() (int, error) {
 }
 
 func (s *sourceOp[T]) close() error { return s.r.Close() }
+
+func (s *sourceOp[T]) snapshot() ([]byte, error) {
+	if cr, ok := s.r.(CheckpointedReader[T]); ok {
+		return cr.Position()
+	}
+	return nil, nil
+}
+
+func (s *sourceOp[T]) restore(snaps [][]byte) error {
+	cr, ok := s.r.(CheckpointedReader[T])
+	if !ok || len(snaps) == 0 || snaps[0] == nil {
+		return nil
+	}
+	if len(snaps) != 1 {
+		return fmt.Errorf("a source subtask restores one position, got %d; a source's parallelism cannot change on restore", len(snaps))
+	}
+	return cr.Seek(snaps[0])
+}
 
 // indexed is a source of count records made by gen(i); count < 0 means
 // unbounded. Bounded sources split [0, count) into contiguous ranges, one per
@@ -154,6 +182,24 @@ func (r *indexReader[T]) fill(buf []T) ([]T, error) {
 
 func (r *indexReader[T]) Close() error { return nil }
 
+// Position is the next index and the count emitted (for the rate).
+func (r *indexReader[T]) Position() ([]byte, error) {
+	return binary.AppendVarint(binary.AppendVarint(nil, r.next), r.emitted), nil
+}
+
+func (r *indexReader[T]) Seek(p []byte) error {
+	next, n := binary.Varint(p)
+	emitted, m := binary.Varint(p[max(n, 0):])
+	if n <= 0 || m <= 0 || n+m != len(p) {
+		return fmt.Errorf("source position %x is not one this source wrote", p)
+	}
+	r.next, r.emitted = next, emitted
+	if r.rate > 0 {
+		r.start = time.Now().Add(-time.Duration(float64(emitted) / r.rate * float64(time.Second)))
+	}
+	return nil
+}
+
 // FromSlice adds a bounded source of the given records, split over its
 // subtasks in contiguous ranges.
 func FromSlice[T any](env *Environment, items []T) *DataStream[T] {
@@ -166,6 +212,12 @@ func FromSlice[T any](env *Environment, items []T) *DataStream[T] {
 // several goroutines.
 func FromGenerator[T any](env *Environment, count int64, fn func(i int64) T) *DataStream[T] {
 	return FromSource(env, "Generator", indexed[T]{count: count, gen: fn})
+}
+
+// FromGeneratorAtRate is FromGenerator paced at perSecond records per
+// second over all subtasks.
+func FromGeneratorAtRate[T any](env *Environment, count int64, perSecond float64, fn func(i int64) T) *DataStream[T] {
+	return FromSource(env, "Generator", indexed[T]{count: count, gen: fn, perSecond: perSecond})
 }
 
 // FromSequence adds a bounded source of the numbers from, from+1, ..., to.
@@ -270,3 +322,19 @@ func trimEOL(s string) string {
 }
 
 func (r *lineReader) Close() error { return r.f.Close() }
+
+// Position is the byte offset of the next line.
+func (r *lineReader) Position() ([]byte, error) { return binary.AppendVarint(nil, r.pos), nil }
+
+func (r *lineReader) Seek(p []byte) error {
+	pos, n := binary.Varint(p)
+	if n <= 0 || n != len(p) || pos < 0 {
+		return fmt.Errorf("source position %x is not one this source wrote", p)
+	}
+	if _, err := r.f.Seek(pos, io.SeekStart); err != nil {
+		return fmt.Errorf("text file source: %w", err)
+	}
+	r.br.Reset(r.f)
+	r.pos = pos
+	return nil
+}

@@ -89,3 +89,6 @@ func NewMapState[MK comparable, MV any, K comparable](ctx *OpenContext[K], name 
 	}
 	return m, nil
 }
+
+func (b *keyedBackend[K]) snapshot() ([]byte, error)    { return b.Snapshot() }
+func (b *keyedBackend[K]) restore(snaps [][]byte) error { return b.Restore(snaps...) }

@@ -1,16 +1,21 @@
 package taskmanager
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/jobmanager"
+	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager/network"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
@@ -35,6 +40,9 @@ type Config struct {
 	// process runs; both are empty for an in-process TaskManager.
 	Fingerprint string
 	Artifact    string
+	// Snapshots is the state backend checkpoints are written to and
+	// restored from; without one the TaskManager declines checkpoints.
+	Snapshots plugins.Backend
 }
 
 func (c *Config) validate() error {
@@ -59,9 +67,12 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Reporter receives subtask state changes; the JobManager implements it.
+// Reporter receives subtask state changes and checkpoint answers; the
+// JobManager implements it.
 type Reporter interface {
 	UpdateTask(task.Update)
+	AcknowledgeCheckpoint(jobID string, attempt int, id int64, ack checkpoint.Ack)
+	DeclineCheckpoint(jobID string, attempt int, id int64, who checkpoint.Subtask, reason string)
 }
 
 // TaskManager runs subtasks.
@@ -70,11 +81,20 @@ type TaskManager struct {
 	reporter Reporter
 	log      *slog.Logger
 
-	mu      sync.Mutex
-	jobs    map[jobKey]*jobRun
-	network map[int]int64 // slot -> bytes reserved for network buffers
-	running map[*task.Deployment]*running
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	jobs     map[jobKey]*jobRun
+	network  map[int]int64 // slot -> bytes reserved for network buffers
+	running  map[*task.Deployment]*running
+	triggers map[subtaskKey]chan int64 // source subtasks taking checkpoints
+	wg       sync.WaitGroup
+}
+
+// subtaskKey names one subtask of one job attempt.
+type subtaskKey struct {
+	job     string
+	attempt int
+	task    string
+	subtask int
 }
 
 // running is a subtask being executed.
@@ -160,7 +180,7 @@ func New(cfg Config, r Reporter) (*TaskManager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &TaskManager{cfg: cfg, reporter: r, log: cfg.Logger.With("taskmanager", cfg.ID), jobs: make(map[jobKey]*jobRun), network: make(map[int]int64), running: make(map[*task.Deployment]*running)}, nil
+	return &TaskManager{cfg: cfg, reporter: r, log: cfg.Logger.With("taskmanager", cfg.ID), jobs: make(map[jobKey]*jobRun), network: make(map[int]int64), running: make(map[*task.Deployment]*running), triggers: make(map[subtaskKey]chan int64)}, nil
 }
 
 // ID returns the TaskManager's name.
@@ -254,12 +274,121 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 		tm.account(d, inbox, -1)
 		tm.mu.Lock()
 		delete(tm.running, d)
+		delete(tm.triggers, subtaskKey{d.JobID, d.Attempt, d.Task.ID, d.Subtask})
 		tm.mu.Unlock()
 	}()
+	if err := tm.restore(d, chain); err != nil {
+		return err
+	}
+	cp := tm.checkpointing(d)
 	up.State = task.StateRunning
 	tm.reporter.UpdateTask(up)
 	log.Debug("task running")
-	return task.Run(chain, inbox, j.done, cfg, up.Stats, nil)
+	return task.Run(chain, inbox, j.done, cfg, up.Stats, cp)
+}
+
+// restore loads the state the deployment names into the chain.
+func (tm *TaskManager) restore(d *task.Deployment, chain task.Chain) error {
+	if len(d.Restore) == 0 {
+		return nil
+	}
+	if tm.cfg.Snapshots == nil {
+		return errors.New("the job restores state but this TaskManager has no state backend")
+	}
+	state := map[string][][]byte{}
+	for uid, names := range d.Restore {
+		for _, name := range names {
+			data, err := readObject(tm.cfg.Snapshots, name)
+			if err != nil {
+				return fmt.Errorf("restoring operator %s from %s: %w", uid, name, err)
+			}
+			state[uid] = append(state[uid], data)
+		}
+	}
+	return chain.Restore(state)
+}
+
+func readObject(b plugins.Backend, name string) ([]byte, error) {
+	r, err := b.Get(context.Background(), name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r) // reading to the end verifies the checksum
+}
+
+// checkpointing connects a subtask to its job's checkpoints: a source gets
+// a trigger channel; every subtask writes its snapshots to the state
+// backend, off the task goroutine, and acknowledges them.
+func (tm *TaskManager) checkpointing(d *task.Deployment) *task.Checkpointing {
+	if d.Checkpoints == nil {
+		return nil
+	}
+	who := checkpoint.Subtask{Task: d.Task.ID, Index: d.Subtask}
+	cp := &task.Checkpointing{Aligned: d.Checkpoints.Aligned}
+	if d.Graph != nil && len(d.Inputs) == 0 {
+		triggers := make(chan int64, 4)
+		key := subtaskKey{d.JobID, d.Attempt, d.Task.ID, d.Subtask}
+		tm.mu.Lock()
+		tm.triggers[key] = triggers
+		tm.mu.Unlock()
+		cp.Triggers = triggers
+	}
+	cp.OnSnapshot = func(id int64, s *task.Snapshot, m task.SnapshotMetrics) {
+		tm.wg.Add(1)
+		go func() {
+			defer tm.wg.Done()
+			ack, err := tm.writeSnapshot(d, id, s)
+			if err != nil {
+				tm.reporter.DeclineCheckpoint(d.JobID, d.Attempt, id, who, err.Error())
+				return
+			}
+			ack.Subtask, ack.SyncDuration, ack.Alignment = who, m.Sync, m.Alignment
+			tm.reporter.AcknowledgeCheckpoint(d.JobID, d.Attempt, id, ack)
+		}()
+	}
+	return cp
+}
+
+// writeSnapshot stores each operator's state of one subtask's snapshot.
+func (tm *TaskManager) writeSnapshot(d *task.Deployment, id int64, s *task.Snapshot) (checkpoint.Ack, error) {
+	start := time.Now()
+	ack := checkpoint.Ack{States: map[string]string{}}
+	if tm.cfg.Snapshots == nil {
+		return ack, errors.New("no state backend is configured for this TaskManager")
+	}
+	for _, op := range s.Operators {
+		if op.Data == nil {
+			continue
+		}
+		name := fmt.Sprintf("%s/%d/chk-%d/%s/%d", d.JobID, d.Attempt, id, op.UID, d.Subtask)
+		obj, err := tm.cfg.Snapshots.Put(context.Background(), name, bytes.NewReader(op.Data))
+		if err != nil {
+			return ack, fmt.Errorf("writing %s: %w", name, err)
+		}
+		ack.States[op.UID] = obj.Name
+		ack.Size += obj.Size
+	}
+	ack.AsyncDuration = time.Since(start)
+	return ack, nil
+}
+
+// TriggerCheckpoint starts checkpoint id at a source subtask. A trigger
+// the source cannot take (it ended, or has too many waiting) is declined.
+func (tm *TaskManager) TriggerCheckpoint(jobID string, attempt int, taskID string, subtask int, id int64) {
+	tm.mu.Lock()
+	ch, ok := tm.triggers[subtaskKey{jobID, attempt, taskID, subtask}]
+	tm.mu.Unlock()
+	who := checkpoint.Subtask{Task: taskID, Index: subtask}
+	if !ok {
+		tm.reporter.DeclineCheckpoint(jobID, attempt, id, who, "the source subtask is not running here")
+		return
+	}
+	select {
+	case ch <- id:
+	default:
+		tm.reporter.DeclineCheckpoint(jobID, attempt, id, who, "the source has earlier triggers waiting")
+	}
 }
 
 // newChain builds the chain, turning a panic in the job's code into an error.

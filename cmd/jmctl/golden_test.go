@@ -32,6 +32,7 @@ func fixtureAPI(t *testing.T) string {
 	mux.HandleFunc("GET /v1/jobs", serve("jobs.json"))
 	mux.HandleFunc("GET /v1/taskmanagers", serve("taskmanagers.json"))
 	job := serve("job.json")
+	mux.HandleFunc("GET /v1/jobs/7f3a9c01/checkpoints", serve("checkpoints.json"))
 	mux.HandleFunc("GET /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("id") != "7f3a9c01" {
 			w.WriteHeader(http.StatusNotFound)
@@ -75,6 +76,8 @@ func TestGolden(t *testing.T) {
 		{"info_json", []string{"-json", "info", "7f3a9c01"}},
 		{"taskmanagers", []string{"taskmanagers"}},
 		{"taskmanagers_json", []string{"taskmanagers", "-json"}},
+		{"checkpoints", []string{"checkpoints", "7f3a9c01"}},
+		{"checkpoints_json", []string{"checkpoints", "-json", "7f3a9c01"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			e := newTestEnv(map[string]string{jobManagerEnv: addr})
@@ -100,6 +103,7 @@ func TestJSONMatchesAPI(t *testing.T) {
 		"jobs.json":         {"list", "--json"},
 		"job.json":          {"info", "--json", "7f3a9c01"},
 		"taskmanagers.json": {"taskmanagers", "--json"},
+		"checkpoints.json":  {"checkpoints", "--json", "7f3a9c01"},
 	} {
 		e := newTestEnv(nil)
 		if code := e.run(append(args, "--jobmanager", addr)...); code != exitOK {

@@ -110,6 +110,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newInfoCmd(g),
 		newCancelCmd(g),
 		newTaskManagersCmd(g),
+		newCheckpointsCmd(g),
 	)
 	return root
 }

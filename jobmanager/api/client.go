@@ -209,6 +209,19 @@ func (c *Client) Job(ctx context.Context, id string) (*JobDetail, error) {
 	return &d, nil
 }
 
+// Checkpoints returns a job's recent checkpoints and savepoints.
+func (c *Client) Checkpoints(ctx context.Context, id string) ([]Checkpoint, error) {
+	route, err := jobRoute(id, "/checkpoints")
+	if err != nil {
+		return nil, err
+	}
+	var l CheckpointList
+	if err := c.do(ctx, http.MethodGet, route, nil, &l); err != nil {
+		return nil, fmt.Errorf("checkpoints of job %s: %w", id, err)
+	}
+	return l.Checkpoints, nil
+}
+
 // Cancel asks the JobManager to cancel a job and returns its summary, whose
 // state is usually "cancelling" (or terminal if the job had ended).
 func (c *Client) Cancel(ctx context.Context, id string) (*JobSummary, error) {

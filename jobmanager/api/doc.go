@@ -10,6 +10,7 @@
 //	GET  /v1/jobs                 JobList
 //	GET  /v1/jobs/{id}            JobDetail
 //	POST /v1/jobs/{id}/cancel     202 JobSummary
+//	GET  /v1/jobs/{id}/checkpoints CheckpointList
 //	GET  /v1/taskmanagers         TaskManagerList
 //	GET  /v1/overview             Overview
 package api

@@ -122,3 +122,32 @@ type Overview struct {
 	Jobs         map[string]int `json:"jobs"` // by state
 	Version      string         `json:"version"`
 }
+
+// CheckpointSubtask is one subtask's part of a checkpoint.
+type CheckpointSubtask struct {
+	Task        string `json:"task"`
+	Subtask     int    `json:"subtask"`
+	Size        int64  `json:"size"`
+	SyncMs      int64  `json:"syncMs"`
+	AsyncMs     int64  `json:"asyncMs"`
+	AlignmentMs int64  `json:"alignmentMs"`
+}
+
+// Checkpoint is one checkpoint or savepoint of a job.
+type Checkpoint struct {
+	ID         int64               `json:"id"`
+	Savepoint  bool                `json:"savepoint"`
+	Status     string              `json:"status"` // pending, completed, aborted, discarded
+	Attempt    int                 `json:"attempt"`
+	Triggered  time.Time           `json:"triggered"`
+	Ended      time.Time           `json:"ended,omitzero"`
+	DurationMs int64               `json:"durationMs"`
+	Size       int64               `json:"size"`
+	Reason     string              `json:"reason,omitempty"`
+	Subtasks   []CheckpointSubtask `json:"subtasks"`
+}
+
+// CheckpointList is the body of GET /v1/jobs/{id}/checkpoints, oldest first.
+type CheckpointList struct {
+	Checkpoints []Checkpoint `json:"checkpoints"`
+}

@@ -91,8 +91,9 @@ type Subtask struct {
 // Ack is a subtask's acknowledgement of a checkpoint.
 type Ack struct {
 	Subtask Subtask `json:"subtask"`
-	// Handle locates the subtask's snapshot in the state backend.
-	Handle string `json:"handle,omitempty"`
+	// States locates the subtask's snapshot in the state backend: per
+	// operator uid, the name of the object holding its state.
+	States map[string]string `json:"states,omitempty"`
 	// Size of the snapshot in bytes.
 	Size int64 `json:"size"`
 	// SyncDuration is how long processing paused to take the snapshot,

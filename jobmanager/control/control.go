@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sluicehq/sluice/jobmanager"
+	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/rpc"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
@@ -196,6 +197,16 @@ func (s *Server) handle(tmID string, m *rpc.TaskManagerMessage) {
 			up.Err = errors.New("failed without a message")
 		}
 		s.cfg.JobManager.UpdateTask(up)
+	case *rpc.TaskManagerMessage_Ack:
+		a := msg.Ack
+		s.cfg.JobManager.AcknowledgeCheckpoint(a.GetJobId(), int(a.GetAttempt()), a.GetCheckpoint(), checkpoint.Ack{
+			Subtask: checkpoint.Subtask{Task: a.GetTask(), Index: int(a.GetSubtask())}, States: a.GetStates(), Size: a.GetSize(),
+			SyncDuration: time.Duration(a.GetSyncNs()), AsyncDuration: time.Duration(a.GetAsyncNs()), Alignment: time.Duration(a.GetAlignmentNs()),
+		})
+	case *rpc.TaskManagerMessage_Decline:
+		d := msg.Decline
+		s.cfg.JobManager.DeclineCheckpoint(d.GetJobId(), int(d.GetAttempt()), d.GetCheckpoint(),
+			checkpoint.Subtask{Task: d.GetTask(), Index: int(d.GetSubtask())}, d.GetReason())
 	default:
 		s.log.Warn("unexpected message from taskmanager", "id", tmID, "type", fmt.Sprintf("%T", m.Msg))
 	}
@@ -244,6 +255,12 @@ func (r *remoteTM) Deploy(d *task.Deployment, _ task.Program) error {
 
 func (r *remoteTM) CancelJob(jobID string, attempt int) {
 	_ = r.send(&rpc.JobManagerMessage{Msg: &rpc.JobManagerMessage_Cancel{Cancel: &rpc.CancelJob{JobId: jobID, Attempt: int32(attempt)}}})
+}
+
+func (r *remoteTM) TriggerCheckpoint(jobID string, attempt int, taskID string, subtask int, id int64) {
+	_ = r.send(&rpc.JobManagerMessage{Msg: &rpc.JobManagerMessage_Trigger{Trigger: &rpc.TriggerCheckpoint{
+		JobId: jobID, Attempt: int32(attempt), Task: taskID, Subtask: int32(subtask), Checkpoint: id,
+	}}})
 }
 
 func (r *remoteTM) ReleaseJob(jobID string, attempt int) {

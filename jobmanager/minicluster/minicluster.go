@@ -10,11 +10,11 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/sluicehq/sluice/backends/memory/memstore"
 	"github.com/sluicehq/sluice/jobmanager"
-	"github.com/sluicehq/sluice/jobmanager/jobgraph"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager"
 	"github.com/sluicehq/sluice/taskmanager/network"
-	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
 // Config shapes a mini-cluster.
@@ -26,20 +26,27 @@ type Config struct {
 
 // MiniCluster is a JobManager and TaskManagers in one process.
 type MiniCluster struct {
-	jm  *jobmanager.JobManager
-	tms []*taskmanager.TaskManager
+	jm        *jobmanager.JobManager
+	tms       []*taskmanager.TaskManager
+	snapshots plugins.Backend
 }
+
+// Snapshots returns the cluster's state backend.
+func (m *MiniCluster) Snapshots() plugins.Backend { return m.snapshots }
 
 // New starts a mini-cluster.
 func New(cfg Config) (*MiniCluster, error) {
 	if cfg.TaskManagers <= 0 {
 		cfg.TaskManagers = 1
 	}
-	m := &MiniCluster{jm: jobmanager.New(jobmanager.Config{Logger: cfg.Logger})}
+	// Checkpoints of embedded jobs go to an in-memory state backend that
+	// lives as long as the cluster.
+	snapshots := memstore.New()
+	m := &MiniCluster{jm: jobmanager.New(jobmanager.Config{Logger: cfg.Logger, Snapshots: snapshots}), snapshots: snapshots}
 	x := network.NewExchange()
 	for i := range cfg.TaskManagers {
 		tm, err := taskmanager.New(taskmanager.Config{
-			ID: fmt.Sprintf("tm-%d", i+1), Slots: cfg.SlotsPerTaskManager, Exchange: x, Logger: cfg.Logger,
+			ID: fmt.Sprintf("tm-%d", i+1), Slots: cfg.SlotsPerTaskManager, Exchange: x, Logger: cfg.Logger, Snapshots: snapshots,
 		}, m.jm)
 		if err != nil {
 			return nil, err
@@ -53,9 +60,9 @@ func New(cfg Config) (*MiniCluster, error) {
 // JobManager returns the cluster's JobManager.
 func (m *MiniCluster) JobManager() *jobmanager.JobManager { return m.jm }
 
-// Submit runs the job g with the code p.
-func (m *MiniCluster) Submit(ctx context.Context, g *jobgraph.Graph, p task.Program, cfg task.Config) (*JobClient, error) {
-	id, err := m.jm.Submit(ctx, jobmanager.Submission{Graph: g, Program: p, Config: cfg})
+// Submit runs a job; sub names its graph and the code to run it.
+func (m *MiniCluster) Submit(ctx context.Context, sub jobmanager.Submission) (*JobClient, error) {
+	id, err := m.jm.Submit(ctx, sub)
 	if err != nil {
 		return nil, err
 	}

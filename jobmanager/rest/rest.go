@@ -63,6 +63,7 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/jobs", h.listJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", h.job)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.cancel)
+	mux.HandleFunc("GET /v1/jobs/{id}/checkpoints", h.checkpoints)
 	mux.HandleFunc("GET /v1/taskmanagers", h.taskManagers)
 	mux.HandleFunc("GET /v1/overview", h.overview)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -234,6 +235,27 @@ func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
 	_ = h.cfg.JobManager.Cancel(st.ID)
 	st, _ = h.cfg.JobManager.Status(st.ID)
 	writeJSON(w, http.StatusAccepted, summary(st))
+}
+
+func (h *handler) checkpoints(w http.ResponseWriter, r *http.Request) {
+	st, ok := h.status(w, r)
+	if !ok {
+		return
+	}
+	cps, _ := h.cfg.JobManager.Checkpoints(st.ID)
+	list := api.CheckpointList{Checkpoints: []api.Checkpoint{}}
+	for _, cp := range cps {
+		c := api.Checkpoint{ID: cp.ID, Savepoint: cp.Savepoint, Status: string(cp.Status), Attempt: cp.Attempt,
+			Triggered: cp.Triggered, Ended: cp.Ended, DurationMs: cp.Duration().Milliseconds(), Reason: cp.Reason,
+			Subtasks: []api.CheckpointSubtask{}}
+		for _, a := range cp.AckList {
+			c.Size += a.Size
+			c.Subtasks = append(c.Subtasks, api.CheckpointSubtask{Task: a.Subtask.Task, Subtask: a.Subtask.Index, Size: a.Size,
+				SyncMs: a.SyncDuration.Milliseconds(), AsyncMs: a.AsyncDuration.Milliseconds(), AlignmentMs: a.Alignment.Milliseconds()})
+		}
+		list.Checkpoints = append(list.Checkpoints, c)
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (h *handler) taskManagers(w http.ResponseWriter, r *http.Request) {

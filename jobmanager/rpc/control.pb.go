@@ -28,6 +28,8 @@ type TaskManagerMessage struct {
 	//	*TaskManagerMessage_Register
 	//	*TaskManagerMessage_Heartbeat
 	//	*TaskManagerMessage_Update
+	//	*TaskManagerMessage_Ack
+	//	*TaskManagerMessage_Decline
 	Msg           isTaskManagerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -97,6 +99,24 @@ func (x *TaskManagerMessage) GetUpdate() *TaskUpdate {
 	return nil
 }
 
+func (x *TaskManagerMessage) GetAck() *CheckpointAck {
+	if x != nil {
+		if x, ok := x.Msg.(*TaskManagerMessage_Ack); ok {
+			return x.Ack
+		}
+	}
+	return nil
+}
+
+func (x *TaskManagerMessage) GetDecline() *CheckpointDecline {
+	if x != nil {
+		if x, ok := x.Msg.(*TaskManagerMessage_Decline); ok {
+			return x.Decline
+		}
+	}
+	return nil
+}
+
 type isTaskManagerMessage_Msg interface {
 	isTaskManagerMessage_Msg()
 }
@@ -113,11 +133,226 @@ type TaskManagerMessage_Update struct {
 	Update *TaskUpdate `protobuf:"bytes,3,opt,name=update,proto3,oneof"`
 }
 
+type TaskManagerMessage_Ack struct {
+	Ack *CheckpointAck `protobuf:"bytes,4,opt,name=ack,proto3,oneof"`
+}
+
+type TaskManagerMessage_Decline struct {
+	Decline *CheckpointDecline `protobuf:"bytes,5,opt,name=decline,proto3,oneof"`
+}
+
 func (*TaskManagerMessage_Register) isTaskManagerMessage_Msg() {}
 
 func (*TaskManagerMessage_Heartbeat) isTaskManagerMessage_Msg() {}
 
 func (*TaskManagerMessage_Update) isTaskManagerMessage_Msg() {}
+
+func (*TaskManagerMessage_Ack) isTaskManagerMessage_Msg() {}
+
+func (*TaskManagerMessage_Decline) isTaskManagerMessage_Msg() {}
+
+// CheckpointAck acknowledges a subtask's snapshot of a checkpoint.
+type CheckpointAck struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	JobId      string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Attempt    int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Checkpoint int64                  `protobuf:"varint,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Task       string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	Subtask    int32                  `protobuf:"varint,5,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	// Per operator uid, the state-backend object holding its state.
+	States        map[string]string `protobuf:"bytes,6,rep,name=states,proto3" json:"states,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Size          int64             `protobuf:"varint,7,opt,name=size,proto3" json:"size,omitempty"`
+	SyncNs        int64             `protobuf:"varint,8,opt,name=sync_ns,json=syncNs,proto3" json:"sync_ns,omitempty"`
+	AsyncNs       int64             `protobuf:"varint,9,opt,name=async_ns,json=asyncNs,proto3" json:"async_ns,omitempty"`
+	AlignmentNs   int64             `protobuf:"varint,10,opt,name=alignment_ns,json=alignmentNs,proto3" json:"alignment_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointAck) Reset() {
+	*x = CheckpointAck{}
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointAck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointAck) ProtoMessage() {}
+
+func (x *CheckpointAck) ProtoReflect() protoreflect.Message {
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointAck.ProtoReflect.Descriptor instead.
+func (*CheckpointAck) Descriptor() ([]byte, []int) {
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CheckpointAck) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *CheckpointAck) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetCheckpoint() int64 {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *CheckpointAck) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetStates() map[string]string {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *CheckpointAck) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetSyncNs() int64 {
+	if x != nil {
+		return x.SyncNs
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetAsyncNs() int64 {
+	if x != nil {
+		return x.AsyncNs
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetAlignmentNs() int64 {
+	if x != nil {
+		return x.AlignmentNs
+	}
+	return 0
+}
+
+// CheckpointDecline says a subtask could not take a checkpoint.
+type CheckpointDecline struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Checkpoint    int64                  `protobuf:"varint,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Task          string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	Subtask       int32                  `protobuf:"varint,5,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointDecline) Reset() {
+	*x = CheckpointDecline{}
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointDecline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointDecline) ProtoMessage() {}
+
+func (x *CheckpointDecline) ProtoReflect() protoreflect.Message {
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointDecline.ProtoReflect.Descriptor instead.
+func (*CheckpointDecline) Descriptor() ([]byte, []int) {
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CheckpointDecline) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *CheckpointDecline) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *CheckpointDecline) GetCheckpoint() int64 {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return 0
+}
+
+func (x *CheckpointDecline) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *CheckpointDecline) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *CheckpointDecline) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
 
 // Register offers a TaskManager's slots for the one program it runs.
 type Register struct {
@@ -139,7 +374,7 @@ type Register struct {
 
 func (x *Register) Reset() {
 	*x = Register{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[1]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +386,7 @@ func (x *Register) String() string {
 func (*Register) ProtoMessage() {}
 
 func (x *Register) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[1]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +399,7 @@ func (x *Register) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Register.ProtoReflect.Descriptor instead.
 func (*Register) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{1}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Register) GetId() string {
@@ -226,7 +461,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[2]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +473,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[2]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +486,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{2}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Heartbeat) GetSubtasks() []*SubtaskStats {
@@ -282,7 +517,7 @@ type SubtaskStats struct {
 
 func (x *SubtaskStats) Reset() {
 	*x = SubtaskStats{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[3]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +529,7 @@ func (x *SubtaskStats) String() string {
 func (*SubtaskStats) ProtoMessage() {}
 
 func (x *SubtaskStats) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[3]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +542,7 @@ func (x *SubtaskStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubtaskStats.ProtoReflect.Descriptor instead.
 func (*SubtaskStats) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{3}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SubtaskStats) GetJobId() string {
@@ -363,7 +598,7 @@ type SlotUsage struct {
 
 func (x *SlotUsage) Reset() {
 	*x = SlotUsage{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[4]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +610,7 @@ func (x *SlotUsage) String() string {
 func (*SlotUsage) ProtoMessage() {}
 
 func (x *SlotUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[4]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +623,7 @@ func (x *SlotUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlotUsage.ProtoReflect.Descriptor instead.
 func (*SlotUsage) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{4}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SlotUsage) GetIndex() int32 {
@@ -427,7 +662,7 @@ type TaskUpdate struct {
 
 func (x *TaskUpdate) Reset() {
 	*x = TaskUpdate{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[5]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -439,7 +674,7 @@ func (x *TaskUpdate) String() string {
 func (*TaskUpdate) ProtoMessage() {}
 
 func (x *TaskUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[5]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -452,7 +687,7 @@ func (x *TaskUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskUpdate.ProtoReflect.Descriptor instead.
 func (*TaskUpdate) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{5}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TaskUpdate) GetJobId() string {
@@ -505,6 +740,7 @@ type JobManagerMessage struct {
 	//	*JobManagerMessage_Deploy
 	//	*JobManagerMessage_Cancel
 	//	*JobManagerMessage_Release
+	//	*JobManagerMessage_Trigger
 	Msg           isJobManagerMessage_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -512,7 +748,7 @@ type JobManagerMessage struct {
 
 func (x *JobManagerMessage) Reset() {
 	*x = JobManagerMessage{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[6]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +760,7 @@ func (x *JobManagerMessage) String() string {
 func (*JobManagerMessage) ProtoMessage() {}
 
 func (x *JobManagerMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[6]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +773,7 @@ func (x *JobManagerMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobManagerMessage.ProtoReflect.Descriptor instead.
 func (*JobManagerMessage) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{6}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *JobManagerMessage) GetMsg() isJobManagerMessage_Msg {
@@ -583,6 +819,15 @@ func (x *JobManagerMessage) GetRelease() *ReleaseJob {
 	return nil
 }
 
+func (x *JobManagerMessage) GetTrigger() *TriggerCheckpoint {
+	if x != nil {
+		if x, ok := x.Msg.(*JobManagerMessage_Trigger); ok {
+			return x.Trigger
+		}
+	}
+	return nil
+}
+
 type isJobManagerMessage_Msg interface {
 	isJobManagerMessage_Msg()
 }
@@ -603,6 +848,10 @@ type JobManagerMessage_Release struct {
 	Release *ReleaseJob `protobuf:"bytes,4,opt,name=release,proto3,oneof"`
 }
 
+type JobManagerMessage_Trigger struct {
+	Trigger *TriggerCheckpoint `protobuf:"bytes,5,opt,name=trigger,proto3,oneof"`
+}
+
 func (*JobManagerMessage_Registered) isJobManagerMessage_Msg() {}
 
 func (*JobManagerMessage_Deploy) isJobManagerMessage_Msg() {}
@@ -610,6 +859,85 @@ func (*JobManagerMessage_Deploy) isJobManagerMessage_Msg() {}
 func (*JobManagerMessage_Cancel) isJobManagerMessage_Msg() {}
 
 func (*JobManagerMessage_Release) isJobManagerMessage_Msg() {}
+
+func (*JobManagerMessage_Trigger) isJobManagerMessage_Msg() {}
+
+// TriggerCheckpoint starts a checkpoint at a source subtask.
+type TriggerCheckpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Task          string                 `protobuf:"bytes,3,opt,name=task,proto3" json:"task,omitempty"`
+	Subtask       int32                  `protobuf:"varint,4,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	Checkpoint    int64                  `protobuf:"varint,5,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerCheckpoint) Reset() {
+	*x = TriggerCheckpoint{}
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerCheckpoint) ProtoMessage() {}
+
+func (x *TriggerCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerCheckpoint.ProtoReflect.Descriptor instead.
+func (*TriggerCheckpoint) Descriptor() ([]byte, []int) {
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TriggerCheckpoint) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *TriggerCheckpoint) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *TriggerCheckpoint) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *TriggerCheckpoint) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *TriggerCheckpoint) GetCheckpoint() int64 {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return 0
+}
 
 // Registered answers Register; a non-empty error is a refusal.
 type Registered struct {
@@ -622,7 +950,7 @@ type Registered struct {
 
 func (x *Registered) Reset() {
 	*x = Registered{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[7]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +962,7 @@ func (x *Registered) String() string {
 func (*Registered) ProtoMessage() {}
 
 func (x *Registered) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[7]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +975,7 @@ func (x *Registered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Registered.ProtoReflect.Descriptor instead.
 func (*Registered) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{7}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Registered) GetHeartbeatIntervalMs() int64 {
@@ -683,7 +1011,7 @@ type Deploy struct {
 
 func (x *Deploy) Reset() {
 	*x = Deploy{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[8]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +1023,7 @@ func (x *Deploy) String() string {
 func (*Deploy) ProtoMessage() {}
 
 func (x *Deploy) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[8]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +1036,7 @@ func (x *Deploy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deploy.ProtoReflect.Descriptor instead.
 func (*Deploy) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{8}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Deploy) GetJobId() string {
@@ -778,7 +1106,7 @@ type ExchangeConfig struct {
 
 func (x *ExchangeConfig) Reset() {
 	*x = ExchangeConfig{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[9]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +1118,7 @@ func (x *ExchangeConfig) String() string {
 func (*ExchangeConfig) ProtoMessage() {}
 
 func (x *ExchangeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[9]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +1131,7 @@ func (x *ExchangeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeConfig.ProtoReflect.Descriptor instead.
 func (*ExchangeConfig) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{9}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExchangeConfig) GetBatchSize() int32 {
@@ -839,7 +1167,7 @@ type Location struct {
 
 func (x *Location) Reset() {
 	*x = Location{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[10]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1179,7 @@ func (x *Location) String() string {
 func (*Location) ProtoMessage() {}
 
 func (x *Location) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[10]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1192,7 @@ func (x *Location) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Location.ProtoReflect.Descriptor instead.
 func (*Location) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{10}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Location) GetTask() string {
@@ -905,7 +1233,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +1245,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1258,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{11}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CancelJob) GetJobId() string {
@@ -957,7 +1285,7 @@ type ReleaseJob struct {
 
 func (x *ReleaseJob) Reset() {
 	*x = ReleaseJob{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1297,7 @@ func (x *ReleaseJob) String() string {
 func (*ReleaseJob) ProtoMessage() {}
 
 func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1310,7 @@ func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseJob.ProtoReflect.Descriptor instead.
 func (*ReleaseJob) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{12}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReleaseJob) GetJobId() string {
@@ -1003,12 +1331,40 @@ var File_jobmanager_rpc_control_proto protoreflect.FileDescriptor
 
 const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\n" +
-	"\x1cjobmanager/rpc/control.proto\x12\x11sluice.control.v1\"\xcd\x01\n" +
+	"\x1cjobmanager/rpc/control.proto\x12\x11sluice.control.v1\"\xc5\x02\n" +
 	"\x12TaskManagerMessage\x129\n" +
 	"\bregister\x18\x01 \x01(\v2\x1b.sluice.control.v1.RegisterH\x00R\bregister\x12<\n" +
 	"\theartbeat\x18\x02 \x01(\v2\x1c.sluice.control.v1.HeartbeatH\x00R\theartbeat\x127\n" +
-	"\x06update\x18\x03 \x01(\v2\x1d.sluice.control.v1.TaskUpdateH\x00R\x06updateB\x05\n" +
-	"\x03msg\"\xd2\x01\n" +
+	"\x06update\x18\x03 \x01(\v2\x1d.sluice.control.v1.TaskUpdateH\x00R\x06update\x124\n" +
+	"\x03ack\x18\x04 \x01(\v2 .sluice.control.v1.CheckpointAckH\x00R\x03ack\x12@\n" +
+	"\adecline\x18\x05 \x01(\v2$.sluice.control.v1.CheckpointDeclineH\x00R\adeclineB\x05\n" +
+	"\x03msg\"\xfa\x02\n" +
+	"\rCheckpointAck\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x03 \x01(\x03R\n" +
+	"checkpoint\x12\x12\n" +
+	"\x04task\x18\x04 \x01(\tR\x04task\x12\x18\n" +
+	"\asubtask\x18\x05 \x01(\x05R\asubtask\x12D\n" +
+	"\x06states\x18\x06 \x03(\v2,.sluice.control.v1.CheckpointAck.StatesEntryR\x06states\x12\x12\n" +
+	"\x04size\x18\a \x01(\x03R\x04size\x12\x17\n" +
+	"\async_ns\x18\b \x01(\x03R\x06syncNs\x12\x19\n" +
+	"\basync_ns\x18\t \x01(\x03R\aasyncNs\x12!\n" +
+	"\falignment_ns\x18\n" +
+	" \x01(\x03R\valignmentNs\x1a9\n" +
+	"\vStatesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaa\x01\n" +
+	"\x11CheckpointDecline\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x03 \x01(\x03R\n" +
+	"checkpoint\x12\x12\n" +
+	"\x04task\x18\x04 \x01(\tR\x04task\x12\x18\n" +
+	"\asubtask\x18\x05 \x01(\x05R\asubtask\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xd2\x01\n" +
 	"\bRegister\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05slots\x18\x02 \x01(\x05R\x05slots\x12%\n" +
@@ -1041,15 +1397,24 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\x04task\x18\x03 \x01(\tR\x04task\x12\x18\n" +
 	"\asubtask\x18\x04 \x01(\x05R\asubtask\x12\x14\n" +
 	"\x05state\x18\x05 \x01(\tR\x05state\x12\x14\n" +
-	"\x05error\x18\x06 \x01(\tR\x05error\"\x83\x02\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\xc5\x02\n" +
 	"\x11JobManagerMessage\x12?\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x1d.sluice.control.v1.RegisteredH\x00R\n" +
 	"registered\x123\n" +
 	"\x06deploy\x18\x02 \x01(\v2\x19.sluice.control.v1.DeployH\x00R\x06deploy\x126\n" +
 	"\x06cancel\x18\x03 \x01(\v2\x1c.sluice.control.v1.CancelJobH\x00R\x06cancel\x129\n" +
-	"\arelease\x18\x04 \x01(\v2\x1d.sluice.control.v1.ReleaseJobH\x00R\areleaseB\x05\n" +
-	"\x03msg\"V\n" +
+	"\arelease\x18\x04 \x01(\v2\x1d.sluice.control.v1.ReleaseJobH\x00R\arelease\x12@\n" +
+	"\atrigger\x18\x05 \x01(\v2$.sluice.control.v1.TriggerCheckpointH\x00R\atriggerB\x05\n" +
+	"\x03msg\"\x92\x01\n" +
+	"\x11TriggerCheckpoint\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x12\n" +
+	"\x04task\x18\x03 \x01(\tR\x04task\x12\x18\n" +
+	"\asubtask\x18\x04 \x01(\x05R\asubtask\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x05 \x01(\x03R\n" +
+	"checkpoint\"V\n" +
 	"\n" +
 	"Registered\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x12\x14\n" +
@@ -1095,41 +1460,49 @@ func file_jobmanager_rpc_control_proto_rawDescGZIP() []byte {
 	return file_jobmanager_rpc_control_proto_rawDescData
 }
 
-var file_jobmanager_rpc_control_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_jobmanager_rpc_control_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_jobmanager_rpc_control_proto_goTypes = []any{
 	(*TaskManagerMessage)(nil), // 0: sluice.control.v1.TaskManagerMessage
-	(*Register)(nil),           // 1: sluice.control.v1.Register
-	(*Heartbeat)(nil),          // 2: sluice.control.v1.Heartbeat
-	(*SubtaskStats)(nil),       // 3: sluice.control.v1.SubtaskStats
-	(*SlotUsage)(nil),          // 4: sluice.control.v1.SlotUsage
-	(*TaskUpdate)(nil),         // 5: sluice.control.v1.TaskUpdate
-	(*JobManagerMessage)(nil),  // 6: sluice.control.v1.JobManagerMessage
-	(*Registered)(nil),         // 7: sluice.control.v1.Registered
-	(*Deploy)(nil),             // 8: sluice.control.v1.Deploy
-	(*ExchangeConfig)(nil),     // 9: sluice.control.v1.ExchangeConfig
-	(*Location)(nil),           // 10: sluice.control.v1.Location
-	(*CancelJob)(nil),          // 11: sluice.control.v1.CancelJob
-	(*ReleaseJob)(nil),         // 12: sluice.control.v1.ReleaseJob
+	(*CheckpointAck)(nil),      // 1: sluice.control.v1.CheckpointAck
+	(*CheckpointDecline)(nil),  // 2: sluice.control.v1.CheckpointDecline
+	(*Register)(nil),           // 3: sluice.control.v1.Register
+	(*Heartbeat)(nil),          // 4: sluice.control.v1.Heartbeat
+	(*SubtaskStats)(nil),       // 5: sluice.control.v1.SubtaskStats
+	(*SlotUsage)(nil),          // 6: sluice.control.v1.SlotUsage
+	(*TaskUpdate)(nil),         // 7: sluice.control.v1.TaskUpdate
+	(*JobManagerMessage)(nil),  // 8: sluice.control.v1.JobManagerMessage
+	(*TriggerCheckpoint)(nil),  // 9: sluice.control.v1.TriggerCheckpoint
+	(*Registered)(nil),         // 10: sluice.control.v1.Registered
+	(*Deploy)(nil),             // 11: sluice.control.v1.Deploy
+	(*ExchangeConfig)(nil),     // 12: sluice.control.v1.ExchangeConfig
+	(*Location)(nil),           // 13: sluice.control.v1.Location
+	(*CancelJob)(nil),          // 14: sluice.control.v1.CancelJob
+	(*ReleaseJob)(nil),         // 15: sluice.control.v1.ReleaseJob
+	nil,                        // 16: sluice.control.v1.CheckpointAck.StatesEntry
 }
 var file_jobmanager_rpc_control_proto_depIdxs = []int32{
-	1,  // 0: sluice.control.v1.TaskManagerMessage.register:type_name -> sluice.control.v1.Register
-	2,  // 1: sluice.control.v1.TaskManagerMessage.heartbeat:type_name -> sluice.control.v1.Heartbeat
-	5,  // 2: sluice.control.v1.TaskManagerMessage.update:type_name -> sluice.control.v1.TaskUpdate
-	3,  // 3: sluice.control.v1.Heartbeat.subtasks:type_name -> sluice.control.v1.SubtaskStats
-	4,  // 4: sluice.control.v1.Heartbeat.slots:type_name -> sluice.control.v1.SlotUsage
-	7,  // 5: sluice.control.v1.JobManagerMessage.registered:type_name -> sluice.control.v1.Registered
-	8,  // 6: sluice.control.v1.JobManagerMessage.deploy:type_name -> sluice.control.v1.Deploy
-	11, // 7: sluice.control.v1.JobManagerMessage.cancel:type_name -> sluice.control.v1.CancelJob
-	12, // 8: sluice.control.v1.JobManagerMessage.release:type_name -> sluice.control.v1.ReleaseJob
-	9,  // 9: sluice.control.v1.Deploy.exchange:type_name -> sluice.control.v1.ExchangeConfig
-	10, // 10: sluice.control.v1.Deploy.locations:type_name -> sluice.control.v1.Location
-	0,  // 11: sluice.control.v1.Control.Connect:input_type -> sluice.control.v1.TaskManagerMessage
-	6,  // 12: sluice.control.v1.Control.Connect:output_type -> sluice.control.v1.JobManagerMessage
-	12, // [12:13] is the sub-list for method output_type
-	11, // [11:12] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	3,  // 0: sluice.control.v1.TaskManagerMessage.register:type_name -> sluice.control.v1.Register
+	4,  // 1: sluice.control.v1.TaskManagerMessage.heartbeat:type_name -> sluice.control.v1.Heartbeat
+	7,  // 2: sluice.control.v1.TaskManagerMessage.update:type_name -> sluice.control.v1.TaskUpdate
+	1,  // 3: sluice.control.v1.TaskManagerMessage.ack:type_name -> sluice.control.v1.CheckpointAck
+	2,  // 4: sluice.control.v1.TaskManagerMessage.decline:type_name -> sluice.control.v1.CheckpointDecline
+	16, // 5: sluice.control.v1.CheckpointAck.states:type_name -> sluice.control.v1.CheckpointAck.StatesEntry
+	5,  // 6: sluice.control.v1.Heartbeat.subtasks:type_name -> sluice.control.v1.SubtaskStats
+	6,  // 7: sluice.control.v1.Heartbeat.slots:type_name -> sluice.control.v1.SlotUsage
+	10, // 8: sluice.control.v1.JobManagerMessage.registered:type_name -> sluice.control.v1.Registered
+	11, // 9: sluice.control.v1.JobManagerMessage.deploy:type_name -> sluice.control.v1.Deploy
+	14, // 10: sluice.control.v1.JobManagerMessage.cancel:type_name -> sluice.control.v1.CancelJob
+	15, // 11: sluice.control.v1.JobManagerMessage.release:type_name -> sluice.control.v1.ReleaseJob
+	9,  // 12: sluice.control.v1.JobManagerMessage.trigger:type_name -> sluice.control.v1.TriggerCheckpoint
+	12, // 13: sluice.control.v1.Deploy.exchange:type_name -> sluice.control.v1.ExchangeConfig
+	13, // 14: sluice.control.v1.Deploy.locations:type_name -> sluice.control.v1.Location
+	0,  // 15: sluice.control.v1.Control.Connect:input_type -> sluice.control.v1.TaskManagerMessage
+	8,  // 16: sluice.control.v1.Control.Connect:output_type -> sluice.control.v1.JobManagerMessage
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_jobmanager_rpc_control_proto_init() }
@@ -1141,12 +1514,15 @@ func file_jobmanager_rpc_control_proto_init() {
 		(*TaskManagerMessage_Register)(nil),
 		(*TaskManagerMessage_Heartbeat)(nil),
 		(*TaskManagerMessage_Update)(nil),
+		(*TaskManagerMessage_Ack)(nil),
+		(*TaskManagerMessage_Decline)(nil),
 	}
-	file_jobmanager_rpc_control_proto_msgTypes[6].OneofWrappers = []any{
+	file_jobmanager_rpc_control_proto_msgTypes[8].OneofWrappers = []any{
 		(*JobManagerMessage_Registered)(nil),
 		(*JobManagerMessage_Deploy)(nil),
 		(*JobManagerMessage_Cancel)(nil),
 		(*JobManagerMessage_Release)(nil),
+		(*JobManagerMessage_Trigger)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1154,7 +1530,7 @@ func file_jobmanager_rpc_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jobmanager_rpc_control_proto_rawDesc), len(file_jobmanager_rpc_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

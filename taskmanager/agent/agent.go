@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
+	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/rpc"
 	"github.com/sluicehq/sluice/taskmanager"
@@ -203,6 +204,23 @@ func (s *session) UpdateTask(u task.Update) {
 	}
 }
 
+// AcknowledgeCheckpoint reports a subtask's snapshot to the JobManager.
+func (s *session) AcknowledgeCheckpoint(jobID string, attempt int, id int64, a checkpoint.Ack) {
+	msg := &rpc.CheckpointAck{JobId: jobID, Attempt: int32(attempt), Checkpoint: id, Task: a.Subtask.Task, Subtask: int32(a.Subtask.Index),
+		States: a.States, Size: a.Size, SyncNs: int64(a.SyncDuration), AsyncNs: int64(a.AsyncDuration), AlignmentNs: int64(a.Alignment)}
+	if err := s.send(&rpc.TaskManagerMessage{Msg: &rpc.TaskManagerMessage_Ack{Ack: msg}}); err != nil {
+		s.log.Warn("acknowledging a checkpoint", "err", err)
+	}
+}
+
+// DeclineCheckpoint tells the JobManager a subtask could not take one.
+func (s *session) DeclineCheckpoint(jobID string, attempt int, id int64, who checkpoint.Subtask, reason string) {
+	msg := &rpc.CheckpointDecline{JobId: jobID, Attempt: int32(attempt), Checkpoint: id, Task: who.Task, Subtask: int32(who.Index), Reason: reason}
+	if err := s.send(&rpc.TaskManagerMessage{Msg: &rpc.TaskManagerMessage_Decline{Decline: msg}}); err != nil {
+		s.log.Warn("declining a checkpoint", "err", err)
+	}
+}
+
 func (s *session) heartbeat(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -232,6 +250,9 @@ func (s *session) handle(m *rpc.JobManagerMessage) {
 		s.deploy(msg.Deploy)
 	case *rpc.JobManagerMessage_Cancel:
 		s.tm.CancelJob(msg.Cancel.GetJobId(), int(msg.Cancel.GetAttempt()))
+	case *rpc.JobManagerMessage_Trigger:
+		t := msg.Trigger
+		s.tm.TriggerCheckpoint(t.GetJobId(), int(t.GetAttempt()), t.GetTask(), int(t.GetSubtask()), t.GetCheckpoint())
 	case *rpc.JobManagerMessage_Release:
 		s.tm.ReleaseJob(msg.Release.GetJobId(), int(msg.Release.GetAttempt()))
 		s.mu.Lock()

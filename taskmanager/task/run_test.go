@@ -43,8 +43,9 @@ func (f *fakeChain) Process(b *network.Buffer) int {
 	f.calls = append(f.calls, "process")
 	return len(*b.Batch.(*[]int))
 }
-func (f *fakeChain) EndInput() error { f.calls = append(f.calls, "end-input"); return nil }
-func (f *fakeChain) Flush()          { f.calls = append(f.calls, "flush") }
+func (f *fakeChain) EndInput() error                   { f.calls = append(f.calls, "end-input"); return nil }
+func (f *fakeChain) Flush()                            { f.calls = append(f.calls, "flush") }
+func (f *fakeChain) Restore(map[string][][]byte) error { return nil }
 func (f *fakeChain) Checkpoint(id int64) (*Snapshot, error) {
 	f.calls = append(f.calls, fmt.Sprintf("checkpoint-%d", id))
 	return &Snapshot{}, nil

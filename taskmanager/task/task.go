@@ -61,6 +61,17 @@ type Deployment struct {
 	// Peers says where every subtask of the job attempt runs, so that
 	// outputs to another TaskManager go over the data plane.
 	Peers []Peer
+	// Checkpoints, if set, makes the subtask take part in checkpoints.
+	Checkpoints *CheckpointSpec
+	// Restore names, per operator uid, the state-backend objects to
+	// restore the operator from.
+	Restore map[string][]string
+}
+
+// CheckpointSpec is how a subtask takes part in checkpoints.
+type CheckpointSpec struct {
+	// Aligned selects exactly-once barrier alignment.
+	Aligned bool
 }
 
 // Peer is where one subtask of a job attempt runs.
@@ -126,6 +137,10 @@ type Chain interface {
 	// Checkpoint snapshots the chain's state for checkpoint id and sends
 	// the barrier on every output, after what came before it.
 	Checkpoint(id int64) (*Snapshot, error)
+	// Restore loads state before the chain opens: per operator uid, the
+	// snapshots of that operator to restore from (for a keyed operator,
+	// those of every subtask that wrote one; for a source, its own).
+	Restore(state map[string][][]byte) error
 	// EndOutputs sends end-of-stream on every output channel.
 	EndOutputs()
 	// Close releases the operators' resources; it is called once, also

@@ -1,0 +1,247 @@
+package jobmanager
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/sluicehq/sluice/jobmanager/checkpoint"
+	"github.com/sluicehq/sluice/taskmanager/task"
+)
+
+// checkpointPlan prepares the coordinator for a new attempt of a job (lock
+// held): it creates it on the first placement, or restarts it, and returns
+// the state each subtask restores from and the actions of the restart.
+func (jm *JobManager) checkpointPlan(j *jobEntry, now time.Time) (map[checkpoint.Subtask]map[string][]string, []checkpoint.Action) {
+	cfg := j.sub.Checkpoints
+	if cfg.Interval <= 0 {
+		return nil, nil
+	}
+	if j.coord == nil {
+		var subtasks, sources []checkpoint.Subtask
+		for _, t := range j.tasks {
+			head, _ := j.graph.Operator(t.Operators[0])
+			for i := range t.Parallelism {
+				s := checkpoint.Subtask{Task: t.ID, Index: i}
+				subtasks = append(subtasks, s)
+				if len(j.graph.Inputs(head.UID)) == 0 {
+					sources = append(sources, s)
+				}
+			}
+		}
+		coord, err := checkpoint.New(cfg, subtasks, sources, now)
+		if err != nil {
+			jm.log.Error("checkpoints disabled", "job", j.id, "err", err)
+			return nil, nil
+		}
+		j.coord = coord
+		j.wake = make(chan struct{}, 1)
+		jm.timers.Add(1)
+		go jm.runCheckpoints(j)
+		return nil, nil
+	}
+	latest, acts := j.coord.Restart(now, j.attempt)
+	jm.wakeCheckpoints(j)
+	if latest == nil {
+		return nil, acts
+	}
+	plan := map[checkpoint.Subtask]map[string][]string{}
+	for _, t := range j.tasks {
+		for i := range t.Parallelism {
+			who := checkpoint.Subtask{Task: t.ID, Index: i}
+			states := map[string][]string{}
+			for _, uid := range t.Operators {
+				op, _ := j.graph.Operator(uid)
+				if op.Keyed {
+					// Keyed state restores from every subtask's
+					// snapshot: each takes the key groups it owns.
+					for _, a := range latest.AckList {
+						if name, ok := a.States[uid]; ok {
+							states[uid] = append(states[uid], name)
+						}
+					}
+					slices.Sort(states[uid])
+				} else if a, ok := latest.Acks[who]; ok {
+					if name, ok := a.States[uid]; ok {
+						states[uid] = []string{name}
+					}
+				}
+			}
+			if len(states) > 0 {
+				plan[who] = states
+			}
+		}
+	}
+	return plan, acts
+}
+
+// checkpointSpec is how the job's subtasks take part in checkpoints.
+func (j *jobEntry) checkpointSpec() *task.CheckpointSpec {
+	if j.coord == nil {
+		return nil
+	}
+	return &task.CheckpointSpec{Aligned: j.coord.Config().Mode == checkpoint.ExactlyOnce}
+}
+
+// runCheckpoints drives a job's coordinator until the job ends.
+func (jm *JobManager) runCheckpoints(j *jobEntry) {
+	defer jm.timers.Done()
+	for {
+		jm.mu.Lock()
+		if j.state.Terminal() {
+			jm.mu.Unlock()
+			return
+		}
+		next := j.coord.NextTick(time.Now())
+		jm.mu.Unlock()
+		var fire <-chan time.Time
+		if !next.IsZero() {
+			t := time.NewTimer(time.Until(next))
+			fire = t.C
+			defer t.Stop()
+		}
+		select {
+		case <-jm.stop:
+			return
+		case <-j.wake:
+			continue
+		case <-fire:
+		}
+		jm.mu.Lock()
+		var acts []checkpoint.Action
+		// Checkpoints need every subtask running: none after a
+		// subtask finished, none while the job is not running.
+		if j.state == StateRunning && !j.anyFinished() {
+			acts = j.coord.Tick(time.Now())
+		}
+		jm.mu.Unlock()
+		jm.checkpointActions(j, acts)
+	}
+}
+
+func (jm *JobManager) wakeCheckpoints(j *jobEntry) {
+	if j.wake == nil {
+		return
+	}
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+}
+
+// AcknowledgeCheckpoint takes a subtask's acknowledgement.
+func (jm *JobManager) AcknowledgeCheckpoint(jobID string, attempt int, id int64, ack checkpoint.Ack) {
+	jm.mu.Lock()
+	j, ok := jm.jobs[jobID]
+	if !ok || j.coord == nil || attempt != j.attempt {
+		jm.mu.Unlock()
+		jm.deleteStates(ack) // from an older attempt
+		return
+	}
+	acts, err := j.coord.Acknowledge(time.Now(), id, ack)
+	if err != nil {
+		jm.mu.Unlock()
+		jm.deleteStates(ack) // a checkpoint that was aborted meanwhile
+		return
+	}
+	for _, a := range acts {
+		if a.Kind == checkpoint.Complete {
+			// The coordinator keeps the metadata; with an HA store this
+			// is where the completed-checkpoint pointer is written.
+			acts = append(acts, j.coord.Recorded(a.Checkpoint.ID)...)
+		}
+	}
+	jm.mu.Unlock()
+	jm.checkpointActions(j, acts)
+	jm.wakeCheckpoints(j)
+}
+
+// DeclineCheckpoint aborts a checkpoint a subtask could not take.
+func (jm *JobManager) DeclineCheckpoint(jobID string, attempt int, id int64, who checkpoint.Subtask, reason string) {
+	jm.mu.Lock()
+	j, ok := jm.jobs[jobID]
+	if !ok || j.coord == nil || attempt != j.attempt {
+		jm.mu.Unlock()
+		return
+	}
+	acts := j.coord.Decline(time.Now(), id, who, reason)
+	jm.mu.Unlock()
+	if len(acts) > 0 {
+		jm.log.Warn("checkpoint declined", "job", jobID, "checkpoint", id, "subtask", who, "reason", reason)
+	}
+	jm.checkpointActions(j, acts)
+	jm.wakeCheckpoints(j)
+}
+
+// checkpointActions carries out the coordinator's actions.
+func (jm *JobManager) checkpointActions(j *jobEntry, acts []checkpoint.Action) {
+	for _, a := range acts {
+		cp := a.Checkpoint
+		switch a.Kind {
+		case checkpoint.Trigger:
+			jm.mu.Lock()
+			attempt := j.attempt
+			var targets []TaskManagerGateway
+			var who []checkpoint.Subtask
+			for _, s := range j.coord.Sources() {
+				if st, ok := j.index[subtaskID(s)]; ok {
+					if tm, ok := jm.tms[st.slot.TaskManager]; ok {
+						targets, who = append(targets, tm.gw), append(who, s)
+					}
+				}
+			}
+			jm.mu.Unlock()
+			for i, tm := range targets {
+				tm.TriggerCheckpoint(j.id, attempt, who[i].Task, who[i].Index, cp.ID)
+			}
+		case checkpoint.Complete:
+			jm.log.Info("checkpoint completed", "job", j.id, "checkpoint", cp.ID, "bytes", cp.Size(), "duration", cp.Duration())
+		case checkpoint.Abort, checkpoint.Discard:
+			if a.Kind == checkpoint.Abort {
+				jm.log.Warn("checkpoint aborted", "job", j.id, "checkpoint", cp.ID, "reason", cp.Reason)
+			}
+			for _, ack := range cp.AckList {
+				jm.deleteStates(ack)
+			}
+		}
+	}
+}
+
+// deleteStates deletes the objects of an acknowledgement, off the caller's
+// goroutine.
+func (jm *JobManager) deleteStates(ack checkpoint.Ack) {
+	if jm.cfg.Snapshots == nil || len(ack.States) == 0 {
+		return
+	}
+	jm.timers.Add(1)
+	go func() {
+		defer jm.timers.Done()
+		for _, name := range ack.States {
+			if err := jm.cfg.Snapshots.Delete(context.Background(), name); err != nil && !errors.Is(err, context.Canceled) {
+				jm.log.Warn("deleting a snapshot", "object", name, "err", err)
+			}
+		}
+	}()
+}
+
+// Checkpoints returns a job's recent checkpoints and savepoints.
+func (jm *JobManager) Checkpoints(jobID string) ([]checkpoint.Checkpoint, error) {
+	jm.mu.Lock()
+	defer jm.mu.Unlock()
+	j, ok := jm.jobs[jobID]
+	if !ok {
+		return nil, errUnknownJob(jobID)
+	}
+	if j.coord == nil {
+		return nil, nil
+	}
+	var out []checkpoint.Checkpoint
+	for _, cp := range j.coord.History() {
+		c := *cp
+		c.Acks = nil
+		c.AckList = slices.Clone(cp.AckList)
+		out = append(out, c)
+	}
+	return out, nil
+}
