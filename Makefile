@@ -35,6 +35,14 @@ lint:
 # installed here into $(BIN); the tests so far need none.
 tools:
 	@mkdir -p $(BIN)
+	@v=v1.8.0; \
+	if $(GO) version -m $(BIN)/versitygw 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+$$v[[:space:]]"; then \
+		echo "tools: bin/versitygw $$v is installed"; \
+	else \
+		echo "tools: installing versitygw $$v (the S3 server of the backends/s3 tests) into $(BIN); about a minute on a fresh machine"; \
+		echo "GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v"; \
+		GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v; \
+	fi
 
 # Regenerates the gRPC code of the control protocol (needs Debian's
 # protobuf-compiler; the generated code is committed).
@@ -43,6 +51,8 @@ proto:
 	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 	PATH=$(BIN):$$PATH protoc --go_out=. --go_opt=paths=source_relative \
 		--go-grpc_out=. --go-grpc_opt=paths=source_relative jobmanager/rpc/control.proto
+	PATH=$(BIN):$$PATH protoc --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative plugins/proto/backend.proto
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./stream/codec/
