@@ -12,6 +12,8 @@ all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/... ./examples/wordcount
+	$(GO) build -o $(BIN)/sluice-backend-memory ./backends/memory
+	$(GO) build -o $(BIN)/sluice-backend-s3 ./backends/s3
 
 run:
 	$(GO) run ./examples/wordcount
@@ -31,15 +33,15 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Service binaries for later tests (Consul, Nomad, an S3 server) are
-# installed here into $(BIN); the tests so far need none.
+# Service binaries the tests run for real are installed into $(BIN): the
+# versitygw S3 server now; Consul and Nomad with the issues that need them.
 tools:
 	@mkdir -p $(BIN)
 	@v=v1.8.0; \
 	if $(GO) version -m $(BIN)/versitygw 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+$$v[[:space:]]"; then \
 		echo "tools: bin/versitygw $$v is installed"; \
 	else \
-		echo "tools: installing versitygw $$v (the S3 server of the backends/s3 tests) into $(BIN); about a minute on a fresh machine"; \
+		echo "tools: installing versitygw $$v (the S3 server of the backends/s3 tests) into $(BIN); one to two minutes on a fresh machine"; \
 		echo "GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v"; \
 		GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v; \
 	fi
