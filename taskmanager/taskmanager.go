@@ -106,22 +106,13 @@ type running struct {
 // stateSizer is a chain that can estimate the keyed state it holds.
 type stateSizer interface{ StateBytes() int64 }
 
-// SubtaskStats are the counters of one running subtask.
-type SubtaskStats struct {
-	JobID                 string
-	Attempt               int
-	Task                  string
-	Subtask               int
-	RecordsIn, RecordsOut int64
-}
-
 // Running returns the counters of every running subtask.
-func (tm *TaskManager) Running() []SubtaskStats {
+func (tm *TaskManager) Running() []jobmanager.SubtaskStats {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	out := make([]SubtaskStats, 0, len(tm.running))
+	out := make([]jobmanager.SubtaskStats, 0, len(tm.running))
 	for d, r := range tm.running {
-		out = append(out, SubtaskStats{JobID: d.JobID, Attempt: d.Attempt, Task: d.Task.ID, Subtask: d.Subtask,
+		out = append(out, jobmanager.SubtaskStats{JobID: d.JobID, Attempt: d.Attempt, Task: d.Task.ID, Subtask: d.Subtask,
 			RecordsIn: r.stats.RecordsIn.Load(), RecordsOut: r.stats.RecordsOut.Load()})
 	}
 	return out
