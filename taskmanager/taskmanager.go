@@ -317,7 +317,7 @@ func (tm *TaskManager) checkpointing(d *task.Deployment) *task.Checkpointing {
 	}
 	who := checkpoint.Subtask{Task: d.Task.ID, Index: d.Subtask}
 	cp := &task.Checkpointing{Aligned: d.Checkpoints.Aligned}
-	if d.Graph != nil && len(d.Inputs) == 0 {
+	if len(d.Inputs) == 0 { // a source task
 		triggers := make(chan int64, 4)
 		key := subtaskKey{d.JobID, d.Attempt, d.Task.ID, d.Subtask}
 		tm.mu.Lock()
