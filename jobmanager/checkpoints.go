@@ -3,10 +3,13 @@ package jobmanager
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
+	"github.com/sluicehq/sluice/jobmanager/savepoint"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
@@ -14,66 +17,61 @@ import (
 // held): it creates it on the first placement, or restarts it, and returns
 // the state each subtask restores from and the actions of the restart.
 func (jm *JobManager) checkpointPlan(j *jobEntry, now time.Time) (map[checkpoint.Subtask]map[string][]string, []checkpoint.Action) {
-	cfg := j.sub.Checkpoints
-	if cfg.Interval <= 0 {
-		return nil, nil
-	}
+	var latest *checkpoint.Checkpoint
+	var acts []checkpoint.Action
 	if j.coord == nil {
-		var subtasks, sources []checkpoint.Subtask
-		for _, t := range j.tasks {
-			head, _ := j.graph.Operator(t.Operators[0])
-			for i := range t.Parallelism {
-				s := checkpoint.Subtask{Task: t.ID, Index: i}
-				subtasks = append(subtasks, s)
-				if len(j.graph.Inputs(head.UID)) == 0 {
-					sources = append(sources, s)
-				}
-			}
-		}
-		coord, err := checkpoint.New(cfg, subtasks, sources, now)
-		if err != nil {
-			jm.log.Error("checkpoints disabled", "job", j.id, "err", err)
-			return nil, nil
-		}
-		j.coord = coord
-		j.wake = make(chan struct{}, 1)
-		jm.timers.Add(1)
-		go jm.runCheckpoints(j)
-		return nil, nil
+		jm.newCoordinator(j, now)
+	} else {
+		latest, acts = j.coord.Restart(now, j.attempt)
+		jm.wakeCheckpoints(j)
 	}
-	latest, acts := j.coord.Restart(now, j.attempt)
-	jm.wakeCheckpoints(j)
-	if latest == nil {
+	var saved []savepoint.Operator
+	allow := false
+	switch {
+	case latest != nil:
+		saved = savepoint.FromCheckpoint(latest, j.graph)
+		j.restoredFrom = fmt.Sprintf("checkpoint %d", latest.ID)
+	case j.sub.Restore != nil:
+		saved, allow = j.sub.Restore.Operators, j.sub.Restore.AllowNonRestored
+		j.restoredFrom = "savepoint " + j.sub.Restore.Location
+	default:
+		j.restoredFrom = ""
 		return nil, acts
 	}
-	plan := map[checkpoint.Subtask]map[string][]string{}
+	plan, err := savepoint.Assign(saved, j.graph, allow)
+	if err != nil {
+		// Submit checked the savepoint and a checkpoint is of this graph.
+		jm.log.Error("restore plan", "job", j.id, "from", j.restoredFrom, "err", err)
+		j.restoredFrom = ""
+		return nil, acts
+	}
+	return plan, acts
+}
+
+// newCoordinator gives the job a checkpoint coordinator and its goroutine
+// (lock held). Periodic checkpoints run if the job asked for them;
+// savepoints work either way.
+func (jm *JobManager) newCoordinator(j *jobEntry, now time.Time) {
+	var subtasks, sources []checkpoint.Subtask
 	for _, t := range j.tasks {
+		head, _ := j.graph.Operator(t.Operators[0])
 		for i := range t.Parallelism {
-			who := checkpoint.Subtask{Task: t.ID, Index: i}
-			states := map[string][]string{}
-			for _, uid := range t.Operators {
-				op, _ := j.graph.Operator(uid)
-				if op.Keyed {
-					// Keyed state restores from every subtask's
-					// snapshot: each takes the key groups it owns.
-					for _, a := range latest.AckList {
-						if name, ok := a.States[uid]; ok {
-							states[uid] = append(states[uid], name)
-						}
-					}
-					slices.Sort(states[uid])
-				} else if a, ok := latest.Acks[who]; ok {
-					if name, ok := a.States[uid]; ok {
-						states[uid] = []string{name}
-					}
-				}
-			}
-			if len(states) > 0 {
-				plan[who] = states
+			s := checkpoint.Subtask{Task: t.ID, Index: i}
+			subtasks = append(subtasks, s)
+			if len(j.graph.Inputs(head.UID)) == 0 {
+				sources = append(sources, s)
 			}
 		}
 	}
-	return plan, acts
+	coord, err := checkpoint.New(j.sub.Checkpoints, subtasks, sources, now)
+	if err != nil {
+		jm.log.Error("checkpoints disabled", "job", j.id, "err", err)
+		return
+	}
+	j.coord = coord
+	j.wake = make(chan struct{}, 1)
+	jm.timers.Add(1)
+	go jm.runCheckpoints(j)
 }
 
 // checkpointSpec is how the job's subtasks take part in checkpoints.
@@ -147,6 +145,12 @@ func (jm *JobManager) AcknowledgeCheckpoint(jobID string, attempt int, id int64,
 	}
 	for _, a := range acts {
 		if a.Kind == checkpoint.Complete {
+			if a.Checkpoint.Savepoint {
+				if sp := j.savepoint(a.Checkpoint.Target); sp != nil {
+					sp.writing = true
+				}
+				continue
+			}
 			// The coordinator keeps the metadata; with an HA store this
 			// is where the completed-checkpoint pointer is written.
 			acts = append(acts, j.coord.Recorded(a.Checkpoint.ID)...)
@@ -196,10 +200,20 @@ func (jm *JobManager) checkpointActions(j *jobEntry, acts []checkpoint.Action) {
 				tm.TriggerCheckpoint(j.id, attempt, who[i].Task, who[i].Index, cp.ID)
 			}
 		case checkpoint.Complete:
-			jm.log.Info("checkpoint completed", "job", j.id, "checkpoint", cp.ID, "bytes", cp.Size(), "duration", cp.Duration())
+			jm.log.Info("checkpoint completed", "job", j.id, "checkpoint", cp.ID, "bytes", cp.Size(), "duration", cp.Duration(), "savepoint", cp.Savepoint)
+			if cp.Savepoint {
+				jm.timers.Add(1)
+				go func() {
+					defer jm.timers.Done()
+					jm.writeSavepoint(j, cp)
+				}()
+			}
 		case checkpoint.Abort, checkpoint.Discard:
 			if a.Kind == checkpoint.Abort {
 				jm.log.Warn("checkpoint aborted", "job", j.id, "checkpoint", cp.ID, "reason", cp.Reason)
+				if cp.Savepoint {
+					jm.savepointEnded(j, cp.Target, 0, errors.New(cp.Reason))
+				}
 			}
 			for _, ack := range cp.AckList {
 				jm.deleteStates(ack)
@@ -211,13 +225,19 @@ func (jm *JobManager) checkpointActions(j *jobEntry, acts []checkpoint.Action) {
 // deleteStates deletes the objects of an acknowledgement, off the caller's
 // goroutine.
 func (jm *JobManager) deleteStates(ack checkpoint.Ack) {
-	if jm.cfg.Snapshots == nil || len(ack.States) == 0 {
+	jm.deleteObjects(slices.Collect(maps.Values(ack.States)))
+}
+
+// deleteObjects deletes objects from the state backend, off the caller's
+// goroutine.
+func (jm *JobManager) deleteObjects(names []string) {
+	if jm.cfg.Snapshots == nil || len(names) == 0 {
 		return
 	}
 	jm.timers.Add(1)
 	go func() {
 		defer jm.timers.Done()
-		for _, name := range ack.States {
+		for _, name := range names {
 			if err := jm.cfg.Snapshots.Delete(context.Background(), name); err != nil && !errors.Is(err, context.Canceled) {
 				jm.log.Warn("deleting a snapshot", "object", name, "err", err)
 			}

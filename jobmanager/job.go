@@ -54,16 +54,19 @@ type Exception struct {
 
 // JobStatus is a snapshot of a job.
 type JobStatus struct {
-	ID         string       `json:"id"`
-	Name       string       `json:"name"`
-	State      JobState     `json:"state"`
-	Error      string       `json:"error,omitempty"`
-	Start      time.Time    `json:"start"`
-	End        time.Time    `json:"end,omitzero"`
-	Attempt    int          `json:"attempt"`
-	Restarts   int          `json:"restarts"`
-	Tasks      []TaskStatus `json:"tasks"`
-	Exceptions []Exception  `json:"exceptions"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	State    JobState  `json:"state"`
+	Error    string    `json:"error,omitempty"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end,omitzero"`
+	Attempt  int       `json:"attempt"`
+	Restarts int       `json:"restarts"`
+	// RestoredFrom names what the current attempt restored its state
+	// from, e.g. "checkpoint 7"; empty if it started empty.
+	RestoredFrom string       `json:"restoredFrom,omitempty"`
+	Tasks        []TaskStatus `json:"tasks"`
+	Exceptions   []Exception  `json:"exceptions"`
 
 	err error
 }
@@ -127,6 +130,12 @@ type job struct {
 	exceptions []Exception
 	// restartDelay is the strategy's delay for the pending restart.
 	restartDelay time.Duration
+	// restoredFrom names what the current attempt restored its state
+	// from ("checkpoint 7", "savepoint LOCATION"); empty: nothing.
+	restoredFrom string
+	// stopping: the job is being cancelled after a savepoint; it ends
+	// finished, not cancelled.
+	stopping bool
 }
 
 func newJob(id string, g *jobgraph.Graph, strategy RestartStrategy, now time.Time) *job {
@@ -235,6 +244,9 @@ func (j *job) settle(eff effects, now time.Time) effects {
 		j.state = StateFailed
 	case StateCancelling:
 		j.state = StateCancelled
+		if j.stopping {
+			j.state = StateFinished
+		}
 	case StateRestarting:
 		eff.restart, eff.restartDelay = true, j.restartDelay
 		return eff
@@ -253,6 +265,16 @@ func (j *job) restartDue() bool {
 	}
 	j.state = StateCreated
 	return true
+}
+
+// stop ends a running job whose savepoint is written: like cancel, but it
+// ends finished.
+func (j *job) stop(now time.Time) effects {
+	if j.state != StateRunning {
+		return effects{}
+	}
+	j.stopping = true
+	return j.cancel(now)
 }
 
 // cancel stops the job.
@@ -314,7 +336,7 @@ func (j *job) reportStats(attempt int, taskID string, sub int, in, out int64) {
 func (j *job) status() JobStatus {
 	s := JobStatus{
 		ID: j.id, Name: j.name, State: j.state, Start: j.start, End: j.end,
-		Attempt: max(j.attempt, 0), Restarts: j.restarts, err: j.err,
+		Attempt: max(j.attempt, 0), Restarts: j.restarts, err: j.err, RestoredFrom: j.restoredFrom,
 		Exceptions: append([]Exception(nil), j.exceptions...),
 	}
 	if j.err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/provider"
+	"github.com/sluicehq/sluice/jobmanager/savepoint"
 	"github.com/sluicehq/sluice/jobmanager/scheduler"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager/task"
@@ -67,8 +68,25 @@ type Submission struct {
 	// Artifact and Args describe the binary, for display.
 	Artifact string
 	Args     []string
-	// Checkpoints configures checkpointing; a zero Interval disables it.
+	// Checkpoints configures checkpointing; a zero Interval disables
+	// periodic checkpoints (savepoints still work).
 	Checkpoints checkpoint.Config
+	// Restore, if set, is the saved state the job starts from.
+	Restore *Restore
+}
+
+// Restore is a savepoint a job starts from (see OpenSavepoint).
+type Restore struct {
+	// Location is where the savepoint is, for display.
+	Location string
+	// Operators is its state, with full object names in the backend.
+	Operators []savepoint.Operator
+	// AllowNonRestored drops state of operators the job no longer has
+	// instead of refusing the job.
+	AllowNonRestored bool
+	// Imported are objects copied into the backend for this restore;
+	// they are deleted when the job ends.
+	Imported []string
 }
 
 // Config configures a JobManager.
@@ -122,8 +140,10 @@ type jobEntry struct {
 	waitSeq  int           // bumped whenever the job starts waiting for slots
 	lastWait error         // why placement failed last
 
-	coord *checkpoint.Coordinator // nil without checkpointing
+	coord *checkpoint.Coordinator // nil if the job cannot take checkpoints
 	wake  chan struct{}           // wakes the coordinator's goroutine
+
+	savepoints []*SavepointStatus // requested savepoints, oldest first
 }
 
 // New returns a JobManager with no TaskManagers.
@@ -274,6 +294,11 @@ func (jm *JobManager) Submit(ctx context.Context, sub Submission) (string, error
 	}
 	if sub.Program == nil && sub.Resources == nil && !jm.hasRemote(g.Fingerprint) {
 		jm.log.Info("job waits for TaskManagers running its program", "name", g.Name, "fingerprint", g.Fingerprint)
+	}
+	if sub.Restore != nil {
+		if _, err := savepoint.Assign(sub.Restore.Operators, g, sub.Restore.AllowNonRestored); err != nil {
+			return "", fmt.Errorf("%w: job %q cannot restore from savepoint %s: %w", ErrInvalidSubmission, g.Name, sub.Restore.Location, err)
+		}
 	}
 	id := newJobID()
 	j := &jobEntry{job: newJob(id, g, sub.Restart, time.Now()), sub: sub, done: make(chan struct{})}
@@ -515,11 +540,19 @@ func (jm *JobManager) apply(j *jobEntry, change func(now time.Time) effects) {
 	if eff.terminal && j.coord != nil {
 		jm.mu.Lock()
 		acts := j.coord.Stop(time.Now(), after == StateFinished, after == StateCancelled)
+		for _, sp := range j.savepoints {
+			if sp.Status == SavepointInProgress && !sp.writing {
+				sp.Status, sp.Error, sp.Ended = SavepointFailed, "the job ended before the savepoint completed", time.Now()
+			}
+		}
 		jm.mu.Unlock()
 		jm.checkpointActions(j, acts)
 		jm.wakeCheckpoints(j)
 	}
 	if eff.terminal {
+		if r := j.sub.Restore; r != nil && len(r.Imported) > 0 {
+			jm.deleteObjects(r.Imported)
+		}
 		if j.sub.Resources != nil && jm.cfg.Provider != nil {
 			// Stopping processes takes up to a grace period: not on the
 			// goroutine that delivered the last task update.

@@ -220,6 +220,10 @@ func (e *Environment) Plan(name string) (*jobgraph.Graph, error) {
 		return nil, fmt.Errorf("%w: job %q has no operators; add a source and a sink before Execute", ErrInvalidJob, name)
 	}
 	g := &jobgraph.Graph{Version: jobgraph.FormatVersion, Name: name, ChainingDisabled: e.chainingOff}
+	if e.checkpoints.Interval > 0 {
+		cp := e.checkpoints
+		g.Checkpoints = &cp
+	}
 	e.byUID = make(map[string]*node, len(e.nodes))
 	ordinals := map[string]int{}
 	for _, n := range e.nodes {

@@ -278,6 +278,9 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 	return task.Run(chain, inbox, j.done, cfg, up.Stats, cp)
 }
 
+// SetSnapshots sets the state backend; call it before the first Deploy.
+func (tm *TaskManager) SetSnapshots(b plugins.Backend) { tm.cfg.Snapshots = b }
+
 // restore loads the state the deployment names into the chain.
 func (tm *TaskManager) restore(d *task.Deployment, chain task.Chain) error {
 	if len(d.Restore) == 0 {

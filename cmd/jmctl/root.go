@@ -111,6 +111,8 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newCancelCmd(g),
 		newTaskManagersCmd(g),
 		newCheckpointsCmd(g),
+		newSavepointCmd(g),
+		newStopCmd(g),
 	)
 	return root
 }

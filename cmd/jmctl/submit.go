@@ -10,9 +10,11 @@ import (
 )
 
 type submitOptions struct {
-	parallelism int
-	detached    bool
-	interval    time.Duration
+	parallelism      int
+	detached         bool
+	interval         time.Duration
+	savepoint        string
+	allowNonRestored bool
 }
 
 func newSubmitCmd(g *globals) *cobra.Command {
@@ -37,7 +39,8 @@ leaves the job running; cancel it with jmctl cancel.
 Arguments after -- are the job's, not jmctl's.`,
 		Example: `  jmctl submit ./wordcount
   jmctl submit ./wordcount --parallelism 4 -- --input /data/hamlet.txt --top 20
-  id=$(jmctl submit --detached ./wordcount)`,
+  id=$(jmctl submit --detached ./wordcount)
+  jmctl submit ./wordcount-v2 --from-savepoint savepoints/3f9c2a1b-1`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageErrorf("submit needs the path of a job binary; usage: %s", cmd.UseLine())
@@ -51,6 +54,8 @@ Arguments after -- are the job's, not jmctl's.`,
 	f := cmd.Flags()
 	f.IntVar(&o.parallelism, "parallelism", 0, "default parallelism of the job's operators (SLUICE_PARALLELISM in plan mode; default: the binary's)")
 	f.BoolVar(&o.detached, "detached", false, "print the job id and exit instead of following the job")
+	f.StringVar(&o.savepoint, "from-savepoint", "", "start the job from the savepoint at this location (a name in the state backend or file:///DIR)")
+	f.BoolVar(&o.allowNonRestored, "allow-non-restored-state", false, "with --from-savepoint: drop saved state of operators the job no longer has instead of refusing to start")
 	f.DurationVar(&o.interval, "interval", time.Second, "how often to poll the job's state")
 	_ = f.MarkHidden("interval")
 	return cmd
@@ -65,6 +70,9 @@ func runSubmit(cmd *cobra.Command, g *globals, o *submitOptions, binary string, 
 	}
 	if o.interval <= 0 {
 		return usageErrorf("--interval %v: must be positive", o.interval)
+	}
+	if o.allowNonRestored && o.savepoint == "" {
+		return usageErrorf("--allow-non-restored-state needs --from-savepoint")
 	}
 	c, err := g.client()
 	if err != nil {
@@ -84,10 +92,12 @@ func runSubmit(cmd *cobra.Command, g *globals, o *submitOptions, binary string, 
 		return err
 	}
 	id, err := c.Submit(ctx, api.SubmitRequest{
-		Graph:       graph,
-		Artifact:    digest,
-		Args:        jobArgs,
-		Parallelism: o.parallelism,
+		Graph:                 graph,
+		Artifact:              digest,
+		Args:                  jobArgs,
+		Parallelism:           o.parallelism,
+		FromSavepoint:         o.savepoint,
+		AllowNonRestoredState: o.allowNonRestored,
 	})
 	if err != nil {
 		return err

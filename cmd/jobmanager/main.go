@@ -13,13 +13,25 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/sluicehq/sluice/backends/memory/memstore"
 	"github.com/sluicehq/sluice/jobmanager/restart"
 	"github.com/sluicehq/sluice/jobmanager/server"
+	"github.com/sluicehq/sluice/plugins"
 )
 
+// serveMemoryBackend is the hidden argument with which this binary serves
+// the memory state backend as the JobManager's plugin process, so that the
+// default backend needs no second binary.
+const serveMemoryBackend = "__serve-memory-backend"
+
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == serveMemoryBackend {
+		plugins.Serve(memstore.New())
+		return
+	}
 	cfg := server.DefaultConfig()
 	flag.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address of the REST API")
 	flag.StringVar(&cfg.RPCAddr, "rpc-addr", cfg.RPCAddr, "address of the control endpoint TaskManagers connect to")
@@ -38,6 +50,19 @@ func main() {
 	flag.DurationVar(&cfg.Restart.Interval, "restart-interval", cfg.Restart.Interval, "failure-rate: the interval")
 	flag.DurationVar(&cfg.Restart.InitialDelay, "restart-initial-delay", cfg.Restart.InitialDelay, "exponential-delay: first delay")
 	flag.DurationVar(&cfg.Restart.MaxDelay, "restart-max-delay", cfg.Restart.MaxDelay, "exponential-delay: longest delay")
+	flag.StringVar(&cfg.StateBackend, "state-backend", cfg.StateBackend, "where checkpoints and savepoints go: memory (held by the JobManager), s3, the name of a sluice-backend-NAME binary, or the path of a backend binary")
+	flag.Func("state-backend-setting", "a `key=value` setting of the state backend, repeatable (s3: bucket, prefix, endpoint, region, path_style, access_key_id, secret_access_key, session_token)", func(v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%q is not key=value", v)
+		}
+		if cfg.StateBackendSettings == nil {
+			cfg.StateBackendSettings = map[string]string{}
+		}
+		cfg.StateBackendSettings[k] = val
+		return nil
+	})
+	flag.BoolVar(&cfg.ShareStateBackend, "share-state-backend", false, "serve the state backend to the TaskManagers through the JobManager, whichever it is (always so for memory)")
 	level := flag.String("log-level", "info", "debug, info, warn or error")
 	flag.Parse()
 
@@ -53,6 +78,14 @@ func main() {
 		os.Exit(2)
 	}
 	cfg.Restart.Kind = k
+	if cfg.StateBackend == server.BackendMemory {
+		exe, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "jobmanager: locating this executable to serve the memory backend:", err)
+			os.Exit(1)
+		}
+		cfg.StateBackendBinary, cfg.StateBackendArgs = exe, []string{serveMemoryBackend}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

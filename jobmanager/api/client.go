@@ -236,6 +236,54 @@ func (c *Client) Cancel(ctx context.Context, id string) (*JobSummary, error) {
 	return &s, nil
 }
 
+// TriggerSavepoint starts a savepoint of a job to target (empty: the
+// JobManager's default); with stop the job stops once it is written. Poll
+// Savepoint for its progress.
+func (c *Client) TriggerSavepoint(ctx context.Context, id, target string, stop bool) (*Savepoint, error) {
+	suffix, what := "/savepoints", "savepoint of"
+	if stop {
+		suffix, what = "/stop", "stop"
+	}
+	route, err := jobRoute(id, suffix)
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(SavepointRequest{Target: target})
+	if err != nil {
+		return nil, err
+	}
+	var sp Savepoint
+	if err := c.do(ctx, http.MethodPost, route, data, &sp); err != nil {
+		return nil, fmt.Errorf("%s job %s: %w", what, id, err)
+	}
+	return &sp, nil
+}
+
+// Savepoint returns the progress of savepoint n of a job.
+func (c *Client) Savepoint(ctx context.Context, id string, n int) (*Savepoint, error) {
+	route, err := jobRoute(id, fmt.Sprintf("/savepoints/%d", n))
+	if err != nil {
+		return nil, err
+	}
+	var sp Savepoint
+	if err := c.do(ctx, http.MethodGet, route, nil, &sp); err != nil {
+		return nil, fmt.Errorf("savepoint %d of job %s: %w", n, id, err)
+	}
+	return &sp, nil
+}
+
+// DisposeSavepoint deletes the savepoint at location.
+func (c *Client) DisposeSavepoint(ctx context.Context, location string) error {
+	data, err := json.Marshal(DisposeRequest{Location: location})
+	if err != nil {
+		return err
+	}
+	if err := c.do(ctx, http.MethodPost, Prefix+"/savepoints/dispose", data, nil); err != nil {
+		return fmt.Errorf("dispose of savepoint %s: %w", location, err)
+	}
+	return nil
+}
+
 // TaskManagers lists the registered TaskManagers.
 func (c *Client) TaskManagers(ctx context.Context) ([]TaskManager, error) {
 	var list TaskManagerList

@@ -11,6 +11,10 @@
 //	GET  /v1/jobs/{id}            JobDetail
 //	POST /v1/jobs/{id}/cancel     202 JobSummary
 //	GET  /v1/jobs/{id}/checkpoints CheckpointList
+//	POST /v1/jobs/{id}/savepoints SavepointRequest -> 202 Savepoint
+//	POST /v1/jobs/{id}/stop       SavepointRequest -> 202 Savepoint (the job stops once it is written)
+//	GET  /v1/jobs/{id}/savepoints/{n} Savepoint
+//	POST /v1/savepoints/dispose   DisposeRequest -> 200
 //	GET  /v1/taskmanagers         TaskManagerList
 //	GET  /v1/overview             Overview
 package api

@@ -25,6 +25,47 @@ type SubmitRequest struct {
 	// Parallelism, if set, is the default parallelism the plan was made
 	// with (passed to the binary as SLUICE_PARALLELISM).
 	Parallelism int `json:"parallelism,omitempty"`
+	// FromSavepoint, if set, is the location of a savepoint the job starts
+	// from: a name in the cluster's state backend or file:///DIR.
+	FromSavepoint string `json:"fromSavepoint,omitempty"`
+	// AllowNonRestoredState drops saved state of operators the job no
+	// longer has instead of refusing the job.
+	AllowNonRestoredState bool `json:"allowNonRestoredState,omitempty"`
+}
+
+// SavepointRequest is the body of POST /v1/jobs/{id}/savepoints and
+// POST /v1/jobs/{id}/stop.
+type SavepointRequest struct {
+	// Target is where the savepoint goes: a name in the cluster's state
+	// backend or file:///DIR; empty: savepoints/JOB-N in the backend.
+	Target string `json:"target,omitempty"`
+}
+
+// Savepoint is the progress of a savepoint.
+type Savepoint struct {
+	ID       int    `json:"id"`
+	JobID    string `json:"jobId"`
+	Location string `json:"location"`
+	Stop     bool   `json:"stop"`
+	// Status is in_progress, completed or failed.
+	Status     string    `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	Checkpoint int64     `json:"checkpoint,omitempty"`
+	Size       int64     `json:"size"`
+	Triggered  time.Time `json:"triggered"`
+	Ended      time.Time `json:"ended,omitzero"`
+}
+
+// Savepoint statuses.
+const (
+	SavepointInProgress = "in_progress"
+	SavepointCompleted  = "completed"
+	SavepointFailed     = "failed"
+)
+
+// DisposeRequest is the body of POST /v1/savepoints/dispose.
+type DisposeRequest struct {
+	Location string `json:"location"`
 }
 
 // SubmitResponse names the new job.
@@ -42,6 +83,9 @@ type JobSummary struct {
 	Subtasks int       `json:"subtasks"`
 	Restarts int       `json:"restarts"`
 	Error    string    `json:"error,omitempty"`
+	// RestoredFrom names what the current attempt restored its state
+	// from, e.g. "checkpoint 7"; empty if it started empty.
+	RestoredFrom string `json:"restoredFrom,omitempty"`
 }
 
 // JobList is the body of GET /v1/jobs.

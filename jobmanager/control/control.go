@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +26,9 @@ import (
 // Config tunes the control endpoint.
 type Config struct {
 	JobManager *jobmanager.JobManager
+	// StateBackend is sent to every TaskManager that registers: the
+	// backend its snapshots go to (nil: none).
+	StateBackend *rpc.StateBackend
 	// HeartbeatInterval is how often TaskManagers heartbeat (default 1 s).
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout is how long without a heartbeat makes a TaskManager
@@ -82,7 +87,7 @@ func (s *Server) Connect(stream rpc.Control_ConnectServer) error {
 	// registering may place a waiting job at once, and its deployments
 	// must reach the TaskManager after the answer to Register.
 	if err := gw.send(&rpc.JobManagerMessage{Msg: &rpc.JobManagerMessage_Registered{Registered: &rpc.Registered{
-		HeartbeatIntervalMs: s.cfg.HeartbeatInterval.Milliseconds(),
+		HeartbeatIntervalMs: s.cfg.HeartbeatInterval.Milliseconds(), StateBackend: s.cfg.StateBackend,
 	}}}); err != nil {
 		return err
 	}
@@ -246,11 +251,18 @@ func (r *remoteTM) Deploy(d *task.Deployment, _ task.Program) error {
 		locs[i] = &rpc.Location{Task: p.Task, Subtask: int32(p.Subtask), TaskManager: p.TaskManager, DataAddress: p.DataAddress}
 	}
 	cfg := d.Config.WithDefaults()
-	return r.send(&rpc.JobManagerMessage{Msg: &rpc.JobManagerMessage_Deploy{Deploy: &rpc.Deploy{
+	m := &rpc.Deploy{
 		JobId: d.JobID, Attempt: int32(d.Attempt), Graph: graph, Task: d.Task.ID, Subtask: int32(d.Subtask), Slot: int32(d.Slot),
 		Exchange:  &rpc.ExchangeConfig{BatchSize: int32(cfg.BatchSize), BufferTimeoutNs: int64(cfg.BufferTimeout), Credits: int32(cfg.Credits)},
 		Locations: locs,
-	}}})
+	}
+	if d.Checkpoints != nil {
+		m.Checkpoints = &rpc.CheckpointSpec{Aligned: d.Checkpoints.Aligned}
+	}
+	for _, uid := range slices.Sorted(maps.Keys(d.Restore)) {
+		m.Restore = append(m.Restore, &rpc.OperatorRestore{OperatorUid: uid, Objects: d.Restore[uid]})
+	}
+	return r.send(&rpc.JobManagerMessage{Msg: &rpc.JobManagerMessage_Deploy{Deploy: m}})
 }
 
 func (r *remoteTM) CancelJob(jobID string, attempt int) {

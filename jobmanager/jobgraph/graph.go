@@ -1,5 +1,7 @@
 package jobgraph
 
+import "github.com/sluicehq/sluice/jobmanager/checkpoint"
+
 // FormatVersion is the version of the plan format written by this package.
 // Parse rejects plans of any other version.
 const FormatVersion = 1
@@ -63,7 +65,10 @@ type Graph struct {
 	ChainingDisabled bool       `json:"chainingDisabled,omitempty"`
 	Operators        []Operator `json:"operators"` // in the order the program created them (a topological order for valid graphs)
 	Edges            []Edge     `json:"edges"`
-	Fingerprint      string     `json:"fingerprint,omitempty"`
+	// Checkpoints are the job's checkpoint settings, nil when the job
+	// takes none.
+	Checkpoints *checkpoint.Config `json:"checkpoints,omitempty"`
+	Fingerprint string             `json:"fingerprint,omitempty"`
 }
 
 // Operator is one node of the dataflow.

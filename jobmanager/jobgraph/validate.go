@@ -67,6 +67,11 @@ func (v *validator) checkGraph() {
 	if len(v.g.Operators) == 0 {
 		v.add(nil, ErrInvalid, "the graph has no operators; add at least one source")
 	}
+	if cp := v.g.Checkpoints; cp != nil {
+		if err := cp.WithDefaults().Validate(); err != nil {
+			v.add(nil, ErrInvalid, "checkpoints: %v", err)
+		}
+	}
 }
 
 func (v *validator) checkOperator(i int) {

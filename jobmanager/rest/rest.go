@@ -14,12 +14,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/api"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
+	"github.com/sluicehq/sluice/jobmanager/checkpoint"
+	"github.com/sluicehq/sluice/jobmanager/savepoint"
 )
 
 // Version is reported by GET /v1/overview.
@@ -64,6 +67,10 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/jobs/{id}", h.job)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.cancel)
 	mux.HandleFunc("GET /v1/jobs/{id}/checkpoints", h.checkpoints)
+	mux.HandleFunc("POST /v1/jobs/{id}/savepoints", h.savepoint(false))
+	mux.HandleFunc("POST /v1/jobs/{id}/stop", h.savepoint(true))
+	mux.HandleFunc("GET /v1/jobs/{id}/savepoints/{n}", h.savepointStatus)
+	mux.HandleFunc("POST /v1/savepoints/dispose", h.dispose)
 	mux.HandleFunc("GET /v1/taskmanagers", h.taskManagers)
 	mux.HandleFunc("GET /v1/overview", h.overview)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -258,6 +265,72 @@ func (h *handler) checkpoints(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
+// savepoint triggers a savepoint, and with stop stops the job after it.
+func (h *handler) savepoint(stop bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st, ok := h.status(w, r)
+		if !ok {
+			return
+		}
+		var req api.SavepointRequest
+		if r.ContentLength != 0 && !h.decode(w, r, &req) {
+			return
+		}
+		sp, err := h.cfg.JobManager.TriggerSavepoint(st.ID, req.Target, stop)
+		switch {
+		case errors.Is(err, savepoint.ErrLocation), errors.Is(err, savepoint.ErrExists):
+			writeError(w, http.StatusBadRequest, err)
+		case errors.Is(err, jobmanager.ErrNotRunning), errors.Is(err, checkpoint.ErrSavepointInProgress):
+			writeError(w, http.StatusConflict, err)
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, err)
+		default:
+			writeJSON(w, http.StatusAccepted, apiSavepoint(sp))
+		}
+	}
+}
+
+func (h *handler) savepointStatus(w http.ResponseWriter, r *http.Request) {
+	st, ok := h.status(w, r)
+	if !ok {
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("savepoint %q: want the number the trigger returned", r.PathValue("n")))
+		return
+	}
+	sp, err := h.cfg.JobManager.Savepoint(st.ID, n)
+	if err != nil {
+		writeError(w, http.StatusNotFound, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiSavepoint(sp))
+}
+
+func apiSavepoint(sp jobmanager.SavepointStatus) api.Savepoint {
+	return api.Savepoint{ID: sp.ID, JobID: sp.JobID, Location: sp.Location, Stop: sp.Stop, Status: sp.Status, Error: sp.Error,
+		Checkpoint: sp.Checkpoint, Size: sp.Size, Triggered: sp.Triggered, Ended: sp.Ended}
+}
+
+func (h *handler) dispose(w http.ResponseWriter, r *http.Request) {
+	var req api.DisposeRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	err := h.cfg.JobManager.DisposeSavepoint(r.Context(), req.Location)
+	switch {
+	case errors.Is(err, savepoint.ErrNotFound):
+		writeError(w, http.StatusNotFound, err)
+	case errors.Is(err, savepoint.ErrLocation), errors.Is(err, savepoint.ErrFormat):
+		writeError(w, http.StatusBadRequest, err)
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err)
+	default:
+		writeJSON(w, http.StatusOK, req)
+	}
+}
+
 func (h *handler) taskManagers(w http.ResponseWriter, r *http.Request) {
 	list := api.TaskManagerList{TaskManagers: []api.TaskManager{}}
 	for _, tm := range h.cfg.JobManager.TaskManagers() {
@@ -301,7 +374,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 
 func summary(st jobmanager.JobStatus) api.JobSummary {
 	return api.JobSummary{ID: st.ID, Name: st.Name, State: string(st.State), Start: st.Start, End: st.End,
-		Subtasks: len(st.Tasks), Restarts: st.Restarts, Error: firstLine(st.Error)}
+		Subtasks: len(st.Tasks), Restarts: st.Restarts, Error: firstLine(st.Error), RestoredFrom: st.RestoredFrom}
 }
 
 func firstLine(s string) string {

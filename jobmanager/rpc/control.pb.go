@@ -944,8 +944,10 @@ type Registered struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	HeartbeatIntervalMs int64                  `protobuf:"varint,1,opt,name=heartbeat_interval_ms,json=heartbeatIntervalMs,proto3" json:"heartbeat_interval_ms,omitempty"`
 	Error               string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Where the TaskManager writes its snapshots; unset: it takes none.
+	StateBackend  *StateBackend `protobuf:"bytes,3,opt,name=state_backend,json=stateBackend,proto3" json:"state_backend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Registered) Reset() {
@@ -992,6 +994,87 @@ func (x *Registered) GetError() string {
 	return ""
 }
 
+func (x *Registered) GetStateBackend() *StateBackend {
+	if x != nil {
+		return x.StateBackend
+	}
+	return nil
+}
+
+// StateBackend tells a TaskManager which state backend to use.
+type StateBackend struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name of the backend ("memory", "s3") or the path of its binary.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Path of the binary on the JobManager's machine; a TaskManager uses it
+	// when it exists there too, else it looks the name up itself.
+	Path     string            `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Settings map[string]string `protobuf:"bytes,3,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Shared: the JobManager hosts the backend and serves it on its control
+	// endpoint (the memory backend); else the TaskManager opens it itself.
+	Shared        bool `protobuf:"varint,4,opt,name=shared,proto3" json:"shared,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateBackend) Reset() {
+	*x = StateBackend{}
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateBackend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateBackend) ProtoMessage() {}
+
+func (x *StateBackend) ProtoReflect() protoreflect.Message {
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateBackend.ProtoReflect.Descriptor instead.
+func (*StateBackend) Descriptor() ([]byte, []int) {
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StateBackend) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StateBackend) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *StateBackend) GetSettings() map[string]string {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *StateBackend) GetShared() bool {
+	if x != nil {
+		return x.Shared
+	}
+	return false
+}
+
 // Deploy starts one subtask.
 type Deploy struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1004,14 +1087,18 @@ type Deploy struct {
 	Slot     int32           `protobuf:"varint,6,opt,name=slot,proto3" json:"slot,omitempty"`
 	Exchange *ExchangeConfig `protobuf:"bytes,7,opt,name=exchange,proto3" json:"exchange,omitempty"`
 	// Where every subtask of the job attempt runs.
-	Locations     []*Location `protobuf:"bytes,8,rep,name=locations,proto3" json:"locations,omitempty"`
+	Locations []*Location `protobuf:"bytes,8,rep,name=locations,proto3" json:"locations,omitempty"`
+	// How the subtask takes part in checkpoints; unset: it takes none.
+	Checkpoints *CheckpointSpec `protobuf:"bytes,9,opt,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	// The state the subtask starts from, per operator.
+	Restore       []*OperatorRestore `protobuf:"bytes,10,rep,name=restore,proto3" json:"restore,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Deploy) Reset() {
 	*x = Deploy{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1110,7 @@ func (x *Deploy) String() string {
 func (*Deploy) ProtoMessage() {}
 
 func (x *Deploy) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[11]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1123,7 @@ func (x *Deploy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deploy.ProtoReflect.Descriptor instead.
 func (*Deploy) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{11}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Deploy) GetJobId() string {
@@ -1095,6 +1182,118 @@ func (x *Deploy) GetLocations() []*Location {
 	return nil
 }
 
+func (x *Deploy) GetCheckpoints() *CheckpointSpec {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return nil
+}
+
+func (x *Deploy) GetRestore() []*OperatorRestore {
+	if x != nil {
+		return x.Restore
+	}
+	return nil
+}
+
+type CheckpointSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly-once barrier alignment; else at-least-once.
+	Aligned       bool `protobuf:"varint,1,opt,name=aligned,proto3" json:"aligned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointSpec) Reset() {
+	*x = CheckpointSpec{}
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointSpec) ProtoMessage() {}
+
+func (x *CheckpointSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointSpec.ProtoReflect.Descriptor instead.
+func (*CheckpointSpec) Descriptor() ([]byte, []int) {
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CheckpointSpec) GetAligned() bool {
+	if x != nil {
+		return x.Aligned
+	}
+	return false
+}
+
+// OperatorRestore names the snapshot objects an operator restores from.
+type OperatorRestore struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OperatorUid   string                 `protobuf:"bytes,1,opt,name=operator_uid,json=operatorUid,proto3" json:"operator_uid,omitempty"`
+	Objects       []string               `protobuf:"bytes,2,rep,name=objects,proto3" json:"objects,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OperatorRestore) Reset() {
+	*x = OperatorRestore{}
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperatorRestore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperatorRestore) ProtoMessage() {}
+
+func (x *OperatorRestore) ProtoReflect() protoreflect.Message {
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperatorRestore.ProtoReflect.Descriptor instead.
+func (*OperatorRestore) Descriptor() ([]byte, []int) {
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *OperatorRestore) GetOperatorUid() string {
+	if x != nil {
+		return x.OperatorUid
+	}
+	return ""
+}
+
+func (x *OperatorRestore) GetObjects() []string {
+	if x != nil {
+		return x.Objects
+	}
+	return nil
+}
+
 type ExchangeConfig struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	BatchSize       int32                  `protobuf:"varint,1,opt,name=batch_size,json=batchSize,proto3" json:"batch_size,omitempty"`
@@ -1106,7 +1305,7 @@ type ExchangeConfig struct {
 
 func (x *ExchangeConfig) Reset() {
 	*x = ExchangeConfig{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1317,7 @@ func (x *ExchangeConfig) String() string {
 func (*ExchangeConfig) ProtoMessage() {}
 
 func (x *ExchangeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[12]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1330,7 @@ func (x *ExchangeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExchangeConfig.ProtoReflect.Descriptor instead.
 func (*ExchangeConfig) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{12}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExchangeConfig) GetBatchSize() int32 {
@@ -1167,7 +1366,7 @@ type Location struct {
 
 func (x *Location) Reset() {
 	*x = Location{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[13]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1378,7 @@ func (x *Location) String() string {
 func (*Location) ProtoMessage() {}
 
 func (x *Location) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[13]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1391,7 @@ func (x *Location) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Location.ProtoReflect.Descriptor instead.
 func (*Location) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{13}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Location) GetTask() string {
@@ -1233,7 +1432,7 @@ type CancelJob struct {
 
 func (x *CancelJob) Reset() {
 	*x = CancelJob{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[14]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1444,7 @@ func (x *CancelJob) String() string {
 func (*CancelJob) ProtoMessage() {}
 
 func (x *CancelJob) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[14]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1457,7 @@ func (x *CancelJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJob.ProtoReflect.Descriptor instead.
 func (*CancelJob) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{14}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelJob) GetJobId() string {
@@ -1285,7 +1484,7 @@ type ReleaseJob struct {
 
 func (x *ReleaseJob) Reset() {
 	*x = ReleaseJob{}
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[15]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1496,7 @@ func (x *ReleaseJob) String() string {
 func (*ReleaseJob) ProtoMessage() {}
 
 func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
-	mi := &file_jobmanager_rpc_control_proto_msgTypes[15]
+	mi := &file_jobmanager_rpc_control_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1509,7 @@ func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseJob.ProtoReflect.Descriptor instead.
 func (*ReleaseJob) Descriptor() ([]byte, []int) {
-	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{15}
+	return file_jobmanager_rpc_control_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReleaseJob) GetJobId() string {
@@ -1414,11 +1613,20 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\asubtask\x18\x04 \x01(\x05R\asubtask\x12\x1e\n" +
 	"\n" +
 	"checkpoint\x18\x05 \x01(\x03R\n" +
-	"checkpoint\"V\n" +
+	"checkpoint\"\x9c\x01\n" +
 	"\n" +
 	"Registered\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x01 \x01(\x03R\x13heartbeatIntervalMs\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"\x8b\x02\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12D\n" +
+	"\rstate_backend\x18\x03 \x01(\v2\x1f.sluice.control.v1.StateBackendR\fstateBackend\"\xd6\x01\n" +
+	"\fStateBackend\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12I\n" +
+	"\bsettings\x18\x03 \x03(\v2-.sluice.control.v1.StateBackend.SettingsEntryR\bsettings\x12\x16\n" +
+	"\x06shared\x18\x04 \x01(\bR\x06shared\x1a;\n" +
+	"\rSettingsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\x03\n" +
 	"\x06Deploy\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x14\n" +
@@ -1427,7 +1635,15 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\asubtask\x18\x05 \x01(\x05R\asubtask\x12\x12\n" +
 	"\x04slot\x18\x06 \x01(\x05R\x04slot\x12=\n" +
 	"\bexchange\x18\a \x01(\v2!.sluice.control.v1.ExchangeConfigR\bexchange\x129\n" +
-	"\tlocations\x18\b \x03(\v2\x1b.sluice.control.v1.LocationR\tlocations\"u\n" +
+	"\tlocations\x18\b \x03(\v2\x1b.sluice.control.v1.LocationR\tlocations\x12C\n" +
+	"\vcheckpoints\x18\t \x01(\v2!.sluice.control.v1.CheckpointSpecR\vcheckpoints\x12<\n" +
+	"\arestore\x18\n" +
+	" \x03(\v2\".sluice.control.v1.OperatorRestoreR\arestore\"*\n" +
+	"\x0eCheckpointSpec\x12\x18\n" +
+	"\aaligned\x18\x01 \x01(\bR\aaligned\"N\n" +
+	"\x0fOperatorRestore\x12!\n" +
+	"\foperator_uid\x18\x01 \x01(\tR\voperatorUid\x12\x18\n" +
+	"\aobjects\x18\x02 \x03(\tR\aobjects\"u\n" +
 	"\x0eExchangeConfig\x12\x1d\n" +
 	"\n" +
 	"batch_size\x18\x01 \x01(\x05R\tbatchSize\x12*\n" +
@@ -1460,7 +1676,7 @@ func file_jobmanager_rpc_control_proto_rawDescGZIP() []byte {
 	return file_jobmanager_rpc_control_proto_rawDescData
 }
 
-var file_jobmanager_rpc_control_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_jobmanager_rpc_control_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_jobmanager_rpc_control_proto_goTypes = []any{
 	(*TaskManagerMessage)(nil), // 0: sluice.control.v1.TaskManagerMessage
 	(*CheckpointAck)(nil),      // 1: sluice.control.v1.CheckpointAck
@@ -1473,12 +1689,16 @@ var file_jobmanager_rpc_control_proto_goTypes = []any{
 	(*JobManagerMessage)(nil),  // 8: sluice.control.v1.JobManagerMessage
 	(*TriggerCheckpoint)(nil),  // 9: sluice.control.v1.TriggerCheckpoint
 	(*Registered)(nil),         // 10: sluice.control.v1.Registered
-	(*Deploy)(nil),             // 11: sluice.control.v1.Deploy
-	(*ExchangeConfig)(nil),     // 12: sluice.control.v1.ExchangeConfig
-	(*Location)(nil),           // 13: sluice.control.v1.Location
-	(*CancelJob)(nil),          // 14: sluice.control.v1.CancelJob
-	(*ReleaseJob)(nil),         // 15: sluice.control.v1.ReleaseJob
-	nil,                        // 16: sluice.control.v1.CheckpointAck.StatesEntry
+	(*StateBackend)(nil),       // 11: sluice.control.v1.StateBackend
+	(*Deploy)(nil),             // 12: sluice.control.v1.Deploy
+	(*CheckpointSpec)(nil),     // 13: sluice.control.v1.CheckpointSpec
+	(*OperatorRestore)(nil),    // 14: sluice.control.v1.OperatorRestore
+	(*ExchangeConfig)(nil),     // 15: sluice.control.v1.ExchangeConfig
+	(*Location)(nil),           // 16: sluice.control.v1.Location
+	(*CancelJob)(nil),          // 17: sluice.control.v1.CancelJob
+	(*ReleaseJob)(nil),         // 18: sluice.control.v1.ReleaseJob
+	nil,                        // 19: sluice.control.v1.CheckpointAck.StatesEntry
+	nil,                        // 20: sluice.control.v1.StateBackend.SettingsEntry
 }
 var file_jobmanager_rpc_control_proto_depIdxs = []int32{
 	3,  // 0: sluice.control.v1.TaskManagerMessage.register:type_name -> sluice.control.v1.Register
@@ -1486,23 +1706,27 @@ var file_jobmanager_rpc_control_proto_depIdxs = []int32{
 	7,  // 2: sluice.control.v1.TaskManagerMessage.update:type_name -> sluice.control.v1.TaskUpdate
 	1,  // 3: sluice.control.v1.TaskManagerMessage.ack:type_name -> sluice.control.v1.CheckpointAck
 	2,  // 4: sluice.control.v1.TaskManagerMessage.decline:type_name -> sluice.control.v1.CheckpointDecline
-	16, // 5: sluice.control.v1.CheckpointAck.states:type_name -> sluice.control.v1.CheckpointAck.StatesEntry
+	19, // 5: sluice.control.v1.CheckpointAck.states:type_name -> sluice.control.v1.CheckpointAck.StatesEntry
 	5,  // 6: sluice.control.v1.Heartbeat.subtasks:type_name -> sluice.control.v1.SubtaskStats
 	6,  // 7: sluice.control.v1.Heartbeat.slots:type_name -> sluice.control.v1.SlotUsage
 	10, // 8: sluice.control.v1.JobManagerMessage.registered:type_name -> sluice.control.v1.Registered
-	11, // 9: sluice.control.v1.JobManagerMessage.deploy:type_name -> sluice.control.v1.Deploy
-	14, // 10: sluice.control.v1.JobManagerMessage.cancel:type_name -> sluice.control.v1.CancelJob
-	15, // 11: sluice.control.v1.JobManagerMessage.release:type_name -> sluice.control.v1.ReleaseJob
+	12, // 9: sluice.control.v1.JobManagerMessage.deploy:type_name -> sluice.control.v1.Deploy
+	17, // 10: sluice.control.v1.JobManagerMessage.cancel:type_name -> sluice.control.v1.CancelJob
+	18, // 11: sluice.control.v1.JobManagerMessage.release:type_name -> sluice.control.v1.ReleaseJob
 	9,  // 12: sluice.control.v1.JobManagerMessage.trigger:type_name -> sluice.control.v1.TriggerCheckpoint
-	12, // 13: sluice.control.v1.Deploy.exchange:type_name -> sluice.control.v1.ExchangeConfig
-	13, // 14: sluice.control.v1.Deploy.locations:type_name -> sluice.control.v1.Location
-	0,  // 15: sluice.control.v1.Control.Connect:input_type -> sluice.control.v1.TaskManagerMessage
-	8,  // 16: sluice.control.v1.Control.Connect:output_type -> sluice.control.v1.JobManagerMessage
-	16, // [16:17] is the sub-list for method output_type
-	15, // [15:16] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	11, // 13: sluice.control.v1.Registered.state_backend:type_name -> sluice.control.v1.StateBackend
+	20, // 14: sluice.control.v1.StateBackend.settings:type_name -> sluice.control.v1.StateBackend.SettingsEntry
+	15, // 15: sluice.control.v1.Deploy.exchange:type_name -> sluice.control.v1.ExchangeConfig
+	16, // 16: sluice.control.v1.Deploy.locations:type_name -> sluice.control.v1.Location
+	13, // 17: sluice.control.v1.Deploy.checkpoints:type_name -> sluice.control.v1.CheckpointSpec
+	14, // 18: sluice.control.v1.Deploy.restore:type_name -> sluice.control.v1.OperatorRestore
+	0,  // 19: sluice.control.v1.Control.Connect:input_type -> sluice.control.v1.TaskManagerMessage
+	8,  // 20: sluice.control.v1.Control.Connect:output_type -> sluice.control.v1.JobManagerMessage
+	20, // [20:21] is the sub-list for method output_type
+	19, // [19:20] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_jobmanager_rpc_control_proto_init() }
@@ -1530,7 +1754,7 @@ func file_jobmanager_rpc_control_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jobmanager_rpc_control_proto_rawDesc), len(file_jobmanager_rpc_control_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,7 +23,7 @@ import (
 
 // Binaries built once for all tests.
 var bins struct {
-	jobmanager, jmctl, testjob, wordcount string
+	jobmanager, jmctl, testjob, wordcount, s3backend string
 }
 
 func TestMain(m *testing.M) {
@@ -46,6 +46,7 @@ func TestMain(m *testing.M) {
 	bins.jmctl = build("github.com/sluicehq/sluice/cmd/jmctl", "jmctl")
 	bins.testjob = build("./testdata/testjob", "testjob")
 	bins.wordcount = build("github.com/sluicehq/sluice/examples/wordcount", "wordcount")
+	bins.s3backend = build("github.com/sluicehq/sluice/backends/s3", "sluice-backend-s3")
 	code := m.Run()
 	os.RemoveAll(dir)
 	if code == 0 {

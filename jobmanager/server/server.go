@@ -29,6 +29,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/restart"
 	"github.com/sluicehq/sluice/jobmanager/rpc"
 	"github.com/sluicehq/sluice/jobmanager/scheduler"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager/agent"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
@@ -55,8 +56,28 @@ type Config struct {
 	Restart           restart.Config
 	Exchange          task.Config
 	MaxArtifactBytes  int64
-	Logger            *slog.Logger
+	// StateBackend is where checkpoints and savepoints go: "memory" (the
+	// default: a backend process of the JobManager holds them and the
+	// TaskManagers reach it through the control endpoint), "s3" (the
+	// TaskManagers write to S3 themselves), the name of any
+	// sluice-backend-NAME binary, or the path of a backend binary.
+	StateBackend string
+	// StateBackendSettings configure the backend (for s3: bucket,
+	// endpoint, region, credentials; see backends/s3).
+	StateBackendSettings map[string]string
+	// ShareStateBackend makes the JobManager host any backend for its
+	// TaskManagers, as it always does for memory.
+	ShareStateBackend bool
+	// StateBackendBinary, if set, is run as the backend instead of the
+	// binary StateBackend names, with StateBackendArgs: cmd/jobmanager
+	// serves the memory backend from its own binary this way.
+	StateBackendBinary string
+	StateBackendArgs   []string
+	Logger             *slog.Logger
 }
+
+// BackendMemory is the default state backend.
+const BackendMemory = "memory"
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
@@ -65,7 +86,7 @@ func DefaultConfig() Config {
 		DataDir:  filepath.Join(os.TempDir(), "sluice-jobmanager"),
 		Provider: ProviderLocal, SlotsPerTaskManager: runtime.NumCPU(), TaskManagerMemory: 1 << 30,
 		SlotTimeout: 2 * time.Minute, HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second,
-		Restart: restart.DefaultConfig(), Exchange: task.DefaultConfig(),
+		Restart: restart.DefaultConfig(), Exchange: task.DefaultConfig(), StateBackend: BackendMemory,
 	}
 }
 
@@ -108,6 +129,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("restart strategy: %w", err)
 	}
 	c.Exchange = c.Exchange.WithDefaults()
+	if c.StateBackend == "" {
+		c.StateBackend = d.StateBackend
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -124,6 +148,7 @@ type Server struct {
 		Close() error
 	}
 	store   *artifacts.Store
+	backend *plugins.Client
 	rpcLn   net.Listener
 	httpLn  net.Listener
 	grpc    *grpc.Server
@@ -141,6 +166,16 @@ func New(cfg Config) (*Server, error) {
 	if s.store, err = artifacts.Open(filepath.Join(cfg.DataDir, "artifacts")); err != nil {
 		return nil, err
 	}
+	shared, err := s.openBackend()
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.backend.Close()
+		}
+	}()
 	if cfg.Provider == ProviderLocal {
 		s.provider, err = provider.NewLocal(provider.LocalConfig{WorkDir: filepath.Join(cfg.DataDir, "taskmanagers"), Logger: cfg.Logger})
 		if err != nil {
@@ -149,8 +184,9 @@ func New(cfg Config) (*Server, error) {
 	} else {
 		s.provider = provider.NewStandalone()
 	}
-	s.jm = jobmanager.New(jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider})
-	ctl, err := control.New(control.Config{JobManager: s.jm, HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout, Logger: cfg.Logger})
+	s.jm = jobmanager.New(jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider, Snapshots: s.backend})
+	ctl, err := control.New(control.Config{JobManager: s.jm, HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout, Logger: cfg.Logger,
+		StateBackend: shared})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +203,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.grpc = grpc.NewServer()
 	rpc.RegisterControlServer(s.grpc, ctl)
+	if shared.GetShared() {
+		plugins.RegisterShared(s.grpc, s.backend)
+	}
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	ok = true
 	return s, nil
 }
 
@@ -204,12 +244,36 @@ func (s *Server) Close() error {
 	s.closeMu.Do(func() {
 		s.jm.Close()
 		s.provider.Close()
+		s.backend.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.http.Shutdown(ctx)
 		s.grpc.Stop()
 	})
 	return nil
+}
+
+// openBackend starts the state backend and returns what TaskManagers are
+// told about it.
+func (s *Server) openBackend() (*rpc.StateBackend, error) {
+	name, path := s.cfg.StateBackend, s.cfg.StateBackendBinary
+	var err error
+	if path == "" {
+		if path, err = plugins.Find(name); err != nil {
+			return nil, fmt.Errorf("jobmanager: --state-backend: %w", err)
+		}
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*plugins.DefaultStartTimeout)
+	defer cancel()
+	s.backend, err = plugins.Open(ctx, plugins.Config{Name: name, Path: path, Args: s.cfg.StateBackendArgs, Settings: s.cfg.StateBackendSettings, Logger: s.log})
+	if err != nil {
+		return nil, fmt.Errorf("jobmanager: --state-backend: %w", err)
+	}
+	return &rpc.StateBackend{Name: name, Path: path, Settings: s.cfg.StateBackendSettings,
+		Shared: name == BackendMemory || s.cfg.ShareStateBackend}, nil
 }
 
 // submit turns a REST submission into a job.
@@ -230,6 +294,18 @@ func (s *Server) submit(ctx context.Context, req api.SubmitRequest) (string, err
 		return "", &rest.InternalError{Err: err}
 	}
 	sub := jobmanager.Submission{Graph: g, Config: s.cfg.Exchange, Restart: strategy, Artifact: req.Artifact, Args: req.Args}
+	if g.Checkpoints != nil {
+		sub.Checkpoints = *g.Checkpoints
+	}
+	if req.FromSavepoint != "" {
+		r, err := s.jm.OpenSavepoint(ctx, req.FromSavepoint, req.AllowNonRestoredState)
+		if err != nil {
+			return "", fmt.Errorf("--from-savepoint %s: %w", req.FromSavepoint, err)
+		}
+		sub.Restore = r
+	} else if req.AllowNonRestoredState {
+		return "", errors.New("allowNonRestoredState needs fromSavepoint")
+	}
 	if s.cfg.Provider == ProviderLocal {
 		tasks, _ := g.Tasks()
 		need := scheduler.SlotsNeeded(tasks)
@@ -248,5 +324,9 @@ func (s *Server) submit(ctx context.Context, req api.SubmitRequest) (string, err
 			TaskManagers: (need + slots - 1) / slots, SlotsPerTaskManager: slots, MemoryPerTaskManager: s.cfg.TaskManagerMemory,
 		}
 	}
-	return s.jm.Submit(ctx, sub)
+	id, err := s.jm.Submit(ctx, sub)
+	if err != nil {
+		s.jm.DiscardRestore(sub.Restore)
+	}
+	return id, err
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/rpc"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager"
 	"github.com/sluicehq/sluice/taskmanager/network"
 	"github.com/sluicehq/sluice/taskmanager/task"
@@ -135,6 +136,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.tm = tm
+	closeBackend := func() {}
+	defer func() { closeBackend() }() // after the subtasks, which write snapshots, have stopped
 	defer tm.Close()
 
 	if err := s.send(&rpc.TaskManagerMessage{Msg: &rpc.TaskManagerMessage_Register{Register: &rpc.Register{
@@ -153,6 +156,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if reg.GetError() != "" {
 		return fmt.Errorf("agent: %w: %s", ErrRefused, reg.GetError())
+	}
+	if sb := reg.GetStateBackend(); sb != nil {
+		var b plugins.Backend
+		b, closeBackend = openBackend(ctx, conn, sb, log)
+		tm.SetSnapshots(b)
 	}
 	interval := time.Duration(reg.GetHeartbeatIntervalMs()) * time.Millisecond
 	if interval <= 0 {
@@ -175,6 +183,32 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		s.handle(m)
 	}
+}
+
+// openBackend opens the state backend the JobManager named: its own,
+// through the control connection, when it shares it; else a plugin process
+// of this TaskManager. A backend that cannot be opened is logged, and every
+// checkpoint and restore then fails with the reason.
+func openBackend(ctx context.Context, conn *grpc.ClientConn, sb *rpc.StateBackend, log *slog.Logger) (plugins.Backend, func()) {
+	if sb.GetShared() {
+		log.Info("state backend", "backend", sb.GetName(), "via", "jobmanager")
+		return plugins.NewShared(conn), func() {}
+	}
+	path := sb.GetPath()
+	if st, err := os.Stat(path); path == "" || err != nil || st.IsDir() {
+		// Not on this machine: look the backend up by name here.
+		if path, err = plugins.Find(sb.GetName()); err != nil {
+			log.Error("no state backend; checkpoints will fail", "err", err)
+			return plugins.Unavailable(fmt.Errorf("this TaskManager has no state backend: %w", err)), func() {}
+		}
+	}
+	c, err := plugins.Open(ctx, plugins.Config{Name: sb.GetName(), Path: path, Settings: sb.GetSettings(), Logger: log})
+	if err != nil {
+		log.Error("opening the state backend failed; checkpoints will fail", "err", err)
+		return plugins.Unavailable(fmt.Errorf("this TaskManager could not open its state backend: %w", err)), func() {}
+	}
+	log.Info("state backend", "backend", sb.GetName(), "path", path)
+	return c, func() { c.Close() }
 }
 
 // session is one registration with the JobManager.
@@ -306,6 +340,15 @@ func (s *session) deploy(m *rpc.Deploy) {
 	}
 	if ex := m.GetExchange(); ex != nil {
 		d.Config = task.Config{BatchSize: int(ex.GetBatchSize()), BufferTimeout: time.Duration(ex.GetBufferTimeoutNs()), Credits: int(ex.GetCredits())}
+	}
+	if cp := m.GetCheckpoints(); cp != nil {
+		d.Checkpoints = &task.CheckpointSpec{Aligned: cp.GetAligned()}
+	}
+	for _, r := range m.GetRestore() {
+		if d.Restore == nil {
+			d.Restore = map[string][]string{}
+		}
+		d.Restore[r.GetOperatorUid()] = r.GetObjects()
 	}
 	for _, l := range m.GetLocations() {
 		d.Peers = append(d.Peers, task.Peer{Task: l.GetTask(), Subtask: int(l.GetSubtask()), TaskManager: l.GetTaskManager(), DataAddress: l.GetDataAddress()})

@@ -36,12 +36,20 @@ func main() {
 	output := flag.String("output", "", "directory for the per-key sums")
 	slow := flag.Duration("slow-sink", 0, "time the sink spends on each record")
 	nameFile := flag.String("name-from", "", "read the reduce operator's name from this file (to change the graph between plan and run)")
+	sourcePar := flag.Int("source-parallelism", 0, "parallelism of the source (default: --parallelism)")
+	extra := flag.Bool("extra-operator", false, "add a stateless map before the sink (a newer build of the job)")
+	dropSum := flag.Bool("drop-sum", false, "leave out the keyed sum (a build that dropped a stateful operator)")
+	interval := flag.Duration("checkpoint-interval", 0, "take a checkpoint this often; 0: none")
+	appendLog := flag.Bool("append", false, "append every changed sum to part-N.log at each flush (survives restarts) instead of writing the latest sums at the end")
 	bytes := flag.Bool("bytes", false, "benchmark mode: 100-byte records from one source subtask to one sink subtask on another TaskManager")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := stream.NewEnvironment().SetParallelism(*parallelism)
+	if *interval > 0 {
+		env.EnableCheckpointing(*interval)
+	}
 	if *bytes {
 		buildBytes(env, *records, *output, *slow)
 	} else {
@@ -56,15 +64,25 @@ func main() {
 		}
 		var src *stream.DataStream[Rec]
 		if *rate > 0 {
-			src = stream.Map(stream.FromSource(env, "Paced", paced{n: *records, rate: *rate}), gen).Name("Generate")
+			paced := stream.FromSource(env, "Paced", paced{n: *records, rate: *rate}).UID("paced")
+			if *sourcePar > 0 {
+				paced.SetParallelism(*sourcePar)
+			}
+			src = stream.Map(paced, gen).Name("Generate")
 		} else {
 			src = stream.FromGenerator(env, *records, gen)
 		}
-		sums := stream.Reduce(stream.KeyBy(src, func(r Rec) int64 { return r.Key }), func(a, b Rec) Rec {
-			return Rec{a.Key, a.Value + b.Value}
-		}).Name(name)
+		sums := src
+		if !*dropSum {
+			sums = stream.Reduce(stream.KeyBy(src, func(r Rec) int64 { return r.Key }), func(a, b Rec) Rec {
+				return Rec{a.Key, a.Value + b.Value}
+			}).Name(name).UID("sum")
+		}
+		if *extra {
+			sums = stream.Map(sums, func(r Rec) Rec { return r }).Name("Identity").UID("identity")
+		}
 		stream.AddSink(sums, "Sums", func(subtask, _ int) (stream.SinkWriter[Rec], error) {
-			return &sumFile{dir: *output, subtask: subtask, slow: *slow, latest: map[int64]int64{}}, nil
+			return &sumFile{dir: *output, subtask: subtask, slow: *slow, latest: map[int64]int64{}, appendLog: *appendLog}, nil
 		})
 	}
 	if _, err := env.Execute(ctx, "testjob"); err != nil {
@@ -116,28 +134,71 @@ func (r *pacedReader) Read(out stream.Collector[int64]) (int, error) {
 
 func (r *pacedReader) Close() error { return nil }
 
-// sumFile keeps the latest sum per key and writes them at the end.
+// Position and Seek make the paced source replayable from a checkpoint.
+func (r *pacedReader) Position() ([]byte, error) { return fmt.Appendf(nil, "%d", r.next), nil }
+
+func (r *pacedReader) Seek(pos []byte) error {
+	_, err := fmt.Sscanf(string(pos), "%d", &r.next)
+	return err
+}
+
+// sumFile keeps the latest sum per key and writes them at the end, or, in
+// append mode, appends the sums that changed at every flush to a log whose
+// last line per key is the latest sum across restarts.
 type sumFile struct {
-	dir     string
-	subtask int
-	slow    time.Duration
-	latest  map[int64]int64
+	dir       string
+	subtask   int
+	slow      time.Duration
+	latest    map[int64]int64
+	appendLog bool
+	dirty     []int64
+	buf       []byte
 }
 
 func (s *sumFile) Write(r Rec) error {
 	if s.slow > 0 {
 		time.Sleep(s.slow)
 	}
+	if s.appendLog {
+		s.dirty = append(s.dirty, r.Key)
+	}
 	s.latest[r.Key] = r.Value
 	return nil
 }
 
-func (s *sumFile) Flush() error { return nil }
+// Flush appends the changed sums in one write, so that a process killed
+// at any moment leaves whole lines only.
+func (s *sumFile) Flush() error {
+	if !s.appendLog || len(s.dirty) == 0 || s.dir == "" {
+		return nil
+	}
+	s.buf = s.buf[:0]
+	for _, k := range s.dirty {
+		s.buf = fmt.Appendf(s.buf, "%d %d\n", k, s.latest[k])
+	}
+	s.dirty = s.dirty[:0]
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, fmt.Sprintf("part-%d.log", s.subtask+1)), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(s.buf); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func (s *sumFile) Close() error { return nil }
 
 func (s *sumFile) Finish() error {
 	if s.dir == "" {
 		return nil
+	}
+	if s.appendLog {
+		return s.Flush()
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
