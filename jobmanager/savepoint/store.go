@@ -75,6 +75,9 @@ func (s *Store) Write(ctx context.Context, loc Location, m *Metadata) (int64, er
 	}
 	out := *m
 	out.Format, out.Version = Format, Version
+	if err := out.validate(); err != nil {
+		return 0, fmt.Errorf("writing savepoint %s: %w", loc, err)
+	}
 	out.Operators = nil
 	var size int64
 	var written []string

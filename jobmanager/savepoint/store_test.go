@@ -344,20 +344,18 @@ func TestWriteReadFile(t *testing.T) {
 
 // locations returns one location of each kind, with the directory that
 // holds the file location (everything a Store could touch on disk).
-func locations(t *testing.T) []struct {
-	name string
-	loc  Location
-	root string
-} {
+func locations(t *testing.T) []testLocation {
 	root := t.TempDir()
-	return []struct {
-		name string
-		loc  Location
-		root string
-	}{
+	return []testLocation{
 		{"backend", Location{Prefix: "savepoints/ab-1"}, root},
 		{"file", Location{Dir: filepath.Join(root, "sp")}, root},
 	}
+}
+
+type testLocation struct {
+	name string
+	loc  Location
+	root string // the directory a file location is in
 }
 
 type world struct {
