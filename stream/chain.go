@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/taskmanager/network"
@@ -22,6 +23,15 @@ type (
 type snapshotter interface {
 	snapshot() ([]byte, error)
 	restore(snapshots [][]byte) error
+}
+
+// timed is an operator that may have timers.
+type timed interface {
+	hasTimers() bool
+	// nextTimer returns the earliest pending timer, in Unix nanoseconds.
+	nextTimer() (int64, bool)
+	// fireTimers fires the timers due at now (Unix nanoseconds).
+	fireTimers(now int64) error
 }
 
 // sourceHead is the input of a source operator: the task reads from it.
@@ -123,15 +133,59 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 	head := e.byUID[uids[0]]
 	if src, ok := c.ops[0].(sourceHead); ok {
 		c.source = src
-		return c, nil
+	} else {
+		for range d.Inputs {
+			c.inputs = append(c.inputs, head.input(c.ops[0]))
+		}
+		for ch := range task.InputChannels(d.Graph, d.Inputs) {
+			c.edgeOf = append(c.edgeOf, task.EdgeOf(d.Graph, d.Inputs, ch))
+		}
 	}
-	for range d.Inputs {
-		c.inputs = append(c.inputs, head.input(c.ops[0]))
+	var withTimers []timed
+	for _, op := range c.ops {
+		if t, ok := op.(timed); ok && t.hasTimers() {
+			withTimers = append(withTimers, t)
+		}
 	}
-	for ch := range task.InputChannels(d.Graph, d.Inputs) {
-		c.edgeOf = append(c.edgeOf, task.EdgeOf(d.Graph, d.Inputs, ch))
+	if len(withTimers) > 0 {
+		return &timedChain{chain: c, timed: withTimers}, nil
 	}
 	return c, nil
+}
+
+// timedChain is a chain with timers: it implements task.Timers, which the
+// task loop looks for once, so chains without timers are plain chains.
+type timedChain struct {
+	*chain
+	timed []timed // in chain order
+}
+
+var _ task.Timers = (*timedChain)(nil)
+
+func (c *timedChain) NextTimer() (time.Time, bool) {
+	var next int64
+	found := false
+	for _, t := range c.timed {
+		if at, ok := t.nextTimer(); ok && (!found || at < next) {
+			next, found = at, true
+		}
+	}
+	if !found {
+		return time.Time{}, false
+	}
+	return time.Unix(0, next), true
+}
+
+// FireTimers fires the due timers of each operator, in chain order; what
+// an operator's timers emit reaches the operators after it at once.
+func (c *timedChain) FireTimers(now time.Time) error {
+	n := now.UnixNano()
+	for _, t := range c.timed {
+		if err := t.fireTimers(n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *chain) IsSource() bool { return c.source != nil }

@@ -24,6 +24,42 @@
 //   - "plan": the job graph is printed as JSON on standard output and the
 //     process exits, so a client can submit the binary without running it.
 //
+// # Keyed state and timers
+//
+// A KeyedProcessFunction (see Process) creates its states in Open and reads
+// and writes them in ProcessElement for the key of the record at hand:
+// ValueState, ListState, MapState, ReducingState (values combined into one
+// with a reduce function, as NewReducingState(ctx, "max", maxFn)) and
+// AggregatingState (values folded into an accumulator by an
+// AggregateFunction, whose GetResult is what Get returns). Reducing and
+// aggregating states store only the combined value or the accumulator.
+// States are checkpointed, and restored at any parallelism, by key group;
+// names starting with "_" are reserved.
+//
+// A function that also implements TimerHandler gets timers: from its Context
+// it calls RegisterProcessingTimeTimer(t) (or DeleteProcessingTimeTimer), and
+// OnTimer is called once the wall clock reaches t, with the key that
+// registered the timer as the current key, so states read that key's values.
+// Timers are per key and per timestamp (registering the same one twice fires
+// it once), fire in timestamp order, on the task's goroutine between
+// batches, also when no input arrives; and they are checkpointed with the
+// keyed state. As in Flink, processing-time timers still pending when a
+// bounded input ends are dropped, not fired. Event-time timers will follow
+// watermarks.
+//
+//	func (f *fn) ProcessElement(ctx *stream.Context[string], e Event, out stream.Collector[Alert]) error {
+//		f.count.Add(1)
+//		ctx.RegisterProcessingTimeTimer(ctx.CurrentProcessingTime().Add(time.Minute).Truncate(time.Minute))
+//		return nil
+//	}
+//
+//	func (f *fn) OnTimer(ctx *stream.TimerContext[string], t time.Time, out stream.Collector[Alert]) error {
+//		n, _ := f.count.Get()
+//		out.Collect(Alert{User: ctx.Key(), Events: n, At: t})
+//		f.count.Clear()
+//		return nil
+//	}
+//
 // Records that cross a process boundary, and keys, are encoded with codecs
 // from package codec; plain structs and primitives need nothing, other types
 // register a codec.

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"time"
+
 	"github.com/sluicehq/sluice/taskmanager/keygroup"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
@@ -248,7 +250,8 @@ func (o *reduceOp[K, T]) push(in []T) {
 }
 
 // KeyedProcessFunction processes the records of a keyed stream one at a time
-// with access to keyed state. Each subtask gets its own instance.
+// with access to keyed state. Each subtask gets its own instance. A function
+// that also implements TimerHandler can register timers from its Context.
 type KeyedProcessFunction[K comparable, IN, OUT any] interface {
 	// Open is called once before any record; it creates the states.
 	Open(ctx *OpenContext[K]) error
@@ -272,7 +275,8 @@ func (c *OpenContext[K]) Parallelism() int { return c.parallelism }
 
 // Context is given to KeyedProcessFunction.ProcessElement.
 type Context[K comparable] struct {
-	b *keyedBackend[K]
+	b      *keyedBackend[K]
+	timers *timerService[K] // nil: the function has no OnTimer
 }
 
 // Key returns the key of the record being processed.
@@ -287,14 +291,25 @@ func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], newFn func() Key
 			return nil, err
 		}
 		fn := newFn()
+		op := &processOp[K, IN, OUT]{
+			ts: c.chain, idx: c.idx, prev: c.prev, key: ks.key, b: b, fn: fn,
+			ctx: &Context[K]{b: b}, em: newEmitter[OUT](c, out),
+		}
+		if h, ok := fn.(TimerHandler[K, OUT]); ok {
+			// Registered before Open, so that the function cannot take
+			// the name of the timers' state.
+			if op.timers, err = newTimerService(b); err != nil {
+				return nil, err
+			}
+			op.ctx.timers = op.timers
+			tctx := &TimerContext[K]{Context: *op.ctx, domain: ProcessingTime}
+			op.onTimer = func(at int64) error { return h.OnTimer(tctx, time.Unix(0, at), op.em) }
+		}
 		c.chain.cur = c.idx
 		if err := fn.Open(&OpenContext[K]{b: b, subtask: c.subtask, parallelism: c.parallelism}); err != nil {
 			return nil, err
 		}
-		return &processOp[K, IN, OUT]{
-			ts: c.chain, idx: c.idx, prev: c.prev, key: ks.key, b: b, fn: fn,
-			ctx: &Context[K]{b: b}, em: newEmitter[OUT](c, out),
-		}, nil
+		return op, nil
 	}
 	return streamOf[OUT](n)
 }
@@ -307,6 +322,8 @@ type processOp[K comparable, IN, OUT any] struct {
 	fn        KeyedProcessFunction[K, IN, OUT]
 	ctx       *Context[K]
 	em        *emitter[OUT]
+	timers    *timerService[K]     // nil: fn is no TimerHandler
+	onTimer   func(at int64) error // calls fn's OnTimer
 }
 
 func (o *processOp[K, IN, OUT]) push(in []IN) {
@@ -346,5 +363,24 @@ func (discard[T]) push([]T) {}
 func (o *reduceOp[K, T]) snapshot() ([]byte, error)    { return o.b.snapshot() }
 func (o *reduceOp[K, T]) restore(snaps [][]byte) error { return o.b.restore(snaps) }
 
-func (o *processOp[K, IN, OUT]) snapshot() ([]byte, error)    { return o.b.snapshot() }
-func (o *processOp[K, IN, OUT]) restore(snaps [][]byte) error { return o.b.restore(snaps) }
+func (o *processOp[K, IN, OUT]) snapshot() ([]byte, error) { return o.b.snapshot() }
+
+func (o *processOp[K, IN, OUT]) restore(snaps [][]byte) error {
+	if o.timers != nil {
+		return o.timers.restore(snaps)
+	}
+	return o.b.restore(snaps)
+}
+
+func (o *processOp[K, IN, OUT]) hasTimers() bool { return o.timers != nil }
+
+func (o *processOp[K, IN, OUT]) nextTimer() (int64, bool) { return o.timers.next(ProcessingTime) }
+
+func (o *processOp[K, IN, OUT]) fireTimers(now int64) error {
+	o.ts.cur = o.idx
+	if err := o.timers.fire(ProcessingTime, now, o.onTimer); err != nil {
+		return err
+	}
+	o.em.emit()
+	return nil
+}

@@ -7,6 +7,8 @@
 // one input Buffer at a time. This package knows nothing of record types; it
 // drives the chain: reads the inbox, hands each buffer to the chain, flushes
 // partly filled output batches when the task is about to wait for input or
-// the buffer timeout has passed, ends the outputs when the inputs end, and
-// turns a panic in user code into an error that names the operator.
+// the buffer timeout has passed, fires the chain's timers when they are due
+// (waking its wait for input at the next deadline, see Timers), ends the
+// outputs when the inputs end, and turns a panic in user code into an error
+// that names the operator.
 package task

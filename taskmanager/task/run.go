@@ -123,6 +123,8 @@ func snapshot(chain Chain, cp *Checkpointing, id int64, alignment time.Duration)
 }
 
 func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing) error {
+	w := newWakeup(chain)
+	defer w.stop()
 	lastFlush := time.Now()
 	for {
 		if isDone(done) {
@@ -145,10 +147,15 @@ func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats, cp *
 		if err != nil {
 			return &OperatorError{Operator: chain.Operator(), Err: err}
 		}
-		if n == 0 {
-			chain.Flush()
-			lastFlush = time.Now()
-		} else if now := time.Now(); now.Sub(lastFlush) >= cfg.BufferTimeout {
+		// A source's chain is polled, not woken: its timers fire between
+		// two Reads, which block briefly at most.
+		now := time.Now()
+		if w.due(now) {
+			if err := w.fire(chain, now); err != nil {
+				return err
+			}
+		}
+		if n == 0 || now.Sub(lastFlush) >= cfg.BufferTimeout {
 			chain.Flush()
 			lastFlush = now
 		}
@@ -160,6 +167,8 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 	ended := make([]bool, open)
 	al := newAligner(open, cp.Aligned)
 	queue := inbox.Queue()
+	w := newWakeup(chain)
+	defer w.stop()
 	lastFlush := time.Now()
 	for open > 0 {
 		b, ok := al.next()
@@ -171,10 +180,26 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 				// stays low when input is slow.
 				chain.Flush()
 				lastFlush = time.Now()
+				// The wait also ends when the next timer is due.
+				wake, due := w.arm(lastFlush)
+				if due {
+					if isDone(done) {
+						return ErrCancelled
+					}
+					if err := w.fire(chain, lastFlush); err != nil {
+						return err
+					}
+					continue
+				}
 				select {
 				case b = <-queue:
 				case <-done:
 					return ErrCancelled
+				case now := <-wake:
+					if err := w.fire(chain, now); err != nil {
+						return err
+					}
+					continue
 				}
 			}
 		}
@@ -208,7 +233,14 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 				}
 			}
 		}
-		if now := time.Now(); now.Sub(lastFlush) >= cfg.BufferTimeout {
+		now := time.Now()
+		// Once every input has ended, pending timers are dropped.
+		if open > 0 && w.due(now) {
+			if err := w.fire(chain, now); err != nil {
+				return err
+			}
+		}
+		if now.Sub(lastFlush) >= cfg.BufferTimeout {
 			if isDone(done) {
 				return ErrCancelled
 			}
@@ -217,6 +249,66 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 		}
 	}
 	return nil
+}
+
+// wakeup fires the timers of a chain that has them (see Timers): between
+// buffers when they are due, and by waking the task's wait for input at
+// the next deadline with one time.Timer, reused for the task's life.
+type wakeup struct {
+	timers Timers // nil: the chain has no timers
+	timer  *time.Timer
+}
+
+func newWakeup(chain Chain) *wakeup {
+	t, _ := chain.(Timers)
+	return &wakeup{timers: t}
+}
+
+// due reports whether a timer is due at now.
+func (w *wakeup) due(now time.Time) bool {
+	if w.timers == nil {
+		return false
+	}
+	at, ok := w.timers.NextTimer()
+	return ok && !at.After(now)
+}
+
+// arm returns a channel that delivers when the next timer is due (nil, on
+// which a select never receives, when none is pending), or due true when
+// one is due already.
+func (w *wakeup) arm(now time.Time) (wake <-chan time.Time, due bool) {
+	if w.timers == nil {
+		return nil, false
+	}
+	at, ok := w.timers.NextTimer()
+	if !ok {
+		return nil, false
+	}
+	d := at.Sub(now)
+	if d <= 0 {
+		return nil, true
+	}
+	// Since Go 1.23 a Reset timer never delivers a stale expiry, so the
+	// timer needs no draining between waits.
+	if w.timer == nil {
+		w.timer = time.NewTimer(d)
+	} else {
+		w.timer.Reset(d)
+	}
+	return w.timer.C, false
+}
+
+func (w *wakeup) fire(chain Chain, now time.Time) error {
+	if err := w.timers.FireTimers(now); err != nil {
+		return &OperatorError{Operator: chain.Operator(), Err: err}
+	}
+	return nil
+}
+
+func (w *wakeup) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 }
 
 // alignedSnapshot takes the checkpoint every input has delivered the

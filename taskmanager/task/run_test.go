@@ -244,3 +244,129 @@ func TestSourceTakesTriggersBetweenReads(t *testing.T) {
 		t.Fatalf("calls %s, snapshots %v", calls, got)
 	}
 }
+
+// timerChain is a fakeChain with timers at the given times; FireTimers
+// reports on fired each batch of timers it fires.
+type timerChain struct {
+	fakeChain
+	pending []time.Time // ascending
+	fired   chan []time.Time
+	fireErr error
+}
+
+func (c *timerChain) NextTimer() (time.Time, bool) {
+	if len(c.pending) == 0 {
+		return time.Time{}, false
+	}
+	return c.pending[0], true
+}
+
+func (c *timerChain) FireTimers(now time.Time) error {
+	if c.fireErr != nil {
+		c.op = "timer-op"
+		return c.fireErr
+	}
+	var due []time.Time
+	for len(c.pending) > 0 && !c.pending[0].After(now) {
+		due = append(due, c.pending[0])
+		c.pending = c.pending[1:]
+	}
+	c.calls = append(c.calls, "fire")
+	c.fired <- due
+	return nil
+}
+
+func TestInputLoopWakesForTimersWithoutInput(t *testing.T) {
+	in := network.NewInbox(1, 4)
+	done := make(chan struct{})
+	start := time.Now()
+	at := []time.Time{start.Add(20 * time.Millisecond), start.Add(40 * time.Millisecond)}
+	c := &timerChain{pending: append([]time.Time(nil), at...), fired: make(chan []time.Time, 4)}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- Run(c, in, done, Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil)
+	}()
+	// No input arrives: only the timers' deadlines can wake the loop.
+	for i := range at {
+		select {
+		case got := <-c.fired:
+			if len(got) != 1 || !got[0].Equal(at[i]) {
+				t.Fatalf("firing %d fired %v, want [%v]", i, got, at[i])
+			}
+			if now := time.Now(); now.Before(at[i]) {
+				t.Fatalf("timer for %v fired early, at %v", at[i], now)
+			}
+		case err := <-errc:
+			t.Fatalf("Run ended: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timer %d never fired", i)
+		}
+	}
+	close(done)
+	if err := <-errc; !errors.Is(err, ErrCancelled) {
+		t.Fatalf("err = %v, want ErrCancelled", err)
+	}
+	// Each firing is followed by a flush before the next wait.
+	if got := strings.Join(c.calls, ","); !strings.Contains(got, "fire,flush,fire,flush") {
+		t.Fatalf("calls %s", got)
+	}
+}
+
+func TestInputLoopFiresDueTimersBetweenBuffers(t *testing.T) {
+	in := network.NewInbox(1, 8)
+	send(in, 0, network.EventNone, 1)
+	send(in, 0, network.EventNone, 2)
+	send(in, 0, network.EventEndOfStream)
+	due := time.Now().Add(-time.Second)
+	c := &timerChain{pending: []time.Time{due, due.Add(time.Hour)}, fired: make(chan []time.Time, 4)}
+	if err := Run(c, in, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The due timer fires after the first buffer, although input never
+	// stops; the one an hour away is pending when the input ends, and is
+	// dropped rather than fired.
+	want := "open,process,fire,process,end-input,flush,end-outputs,close"
+	if got := strings.Join(c.calls, ","); got != want {
+		t.Fatalf("calls %s, want %s", got, want)
+	}
+	if got := <-c.fired; len(got) != 1 || !got[0].Equal(due) {
+		t.Fatalf("fired %v", got)
+	}
+}
+
+func TestSourceLoopFiresTimers(t *testing.T) {
+	due := time.Now().Add(-time.Millisecond)
+	c := &timerChain{fakeChain: fakeChain{source: true, reads: []int{2, 0}},
+		pending: []time.Time{due, due.Add(time.Hour)}, fired: make(chan []time.Time, 4)}
+	if err := Run(c, nil, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "open,read,fire,read,flush,end-input,flush,end-outputs,close"
+	if got := strings.Join(c.calls, ","); got != want {
+		t.Fatalf("calls %s, want %s", got, want)
+	}
+}
+
+func TestTimerFailureNamesTheOperator(t *testing.T) {
+	in := network.NewInbox(1, 4)
+	c := &timerChain{pending: []time.Time{time.Now()}, fireErr: errors.New("timer broke"), fired: make(chan []time.Time, 1)}
+	err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), nil)
+	var oe *OperatorError
+	if !errors.As(err, &oe) || oe.Operator != "timer-op" || oe.Panic || !strings.Contains(err.Error(), "timer broke") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestChainWithoutTimersIsNotAsked(t *testing.T) {
+	// A Chain that does not implement Timers runs as before; the loop
+	// checks for the interface once, not per buffer.
+	in := network.NewInbox(1, 4)
+	send(in, 0, network.EventNone, 1)
+	send(in, 0, network.EventEndOfStream)
+	if w := newWakeup(&fakeChain{}); w.timers != nil || w.due(time.Now()) {
+		t.Fatal("a chain without timers has a wakeup")
+	}
+	if err := Run(&fakeChain{}, in, make(chan struct{}), DefaultConfig(), new(Stats), nil); err != nil {
+		t.Fatal(err)
+	}
+}

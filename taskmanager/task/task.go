@@ -151,6 +151,25 @@ type Chain interface {
 	Operator() string
 }
 
+// Timers is implemented by a Chain whose operators have timers. Run checks
+// for it once, when the task starts, so a chain without timers pays nothing.
+//
+// Run fires due timers on the task goroutine, between two input buffers (or
+// two Reads of a source) and, when the task waits for input, by waking the
+// wait at the next deadline. It stops firing when the input ends: timers
+// still pending then are dropped, as Flink drops pending processing-time
+// timers when a bounded job finishes.
+type Timers interface {
+	// NextTimer returns when the earliest pending timer is due, and false
+	// when none is pending. It is called once per input buffer and must be
+	// cheap.
+	NextTimer() (time.Time, bool)
+	// FireTimers fires, in timestamp order, timers due at now. Timers that
+	// its own timer callbacks register may be left for the next call, so
+	// one call cannot run forever.
+	FireTimers(now time.Time) error
+}
+
 // Program builds chains: the job's code as the TaskManager sees it.
 type Program interface {
 	NewChain(d *Deployment, io IO) (Chain, error)
