@@ -7,10 +7,12 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,5 +232,162 @@ func TestSavepointStopAndResumeElsewhere(t *testing.T) {
 	}
 	if out, code = second.jmctl(t, "submit", "--detached", "--from-savepoint", "file://"+dir, bins.testjob); code == 0 || !strings.Contains(out, "no savepoint") {
 		t.Fatalf("submit from a missing savepoint: exit %d:\n%s", code, out)
+	}
+}
+
+// TestBadStateBackendBinary: a JobManager whose state backend is missing,
+// not executable or not a backend at all refuses to start with a message
+// naming the binary.
+func TestBadStateBackendBinary(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "sluice-backend-notexec")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ backend, want string }{
+		{"nosuch", "sluice-backend-nosuch"},
+		{filepath.Join(dir, "missing"), filepath.Join(dir, "missing")},
+		{notExec, notExec},
+		{bins.testjob, bins.testjob}, // runs, but speaks no plugin handshake
+	} {
+		cmd := exec.Command(bins.jobmanager, "--http-addr", "127.0.0.1:0", "--rpc-addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--state-backend", tc.backend)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("--state-backend %s: exit %v, want 1:\n%s", tc.backend, err, out)
+		}
+		if !strings.Contains(string(out), "--state-backend") || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("--state-backend %s: the error does not name the flag and %s:\n%s", tc.backend, tc.want, out)
+		}
+	}
+}
+
+// TestCorruptSnapshotFailsRestoreNamingTheObject corrupts a state object
+// of a savepoint in S3: the job restoring from it fails with a checksum
+// error naming the object, and nothing is restored from the bad bytes.
+func TestCorruptSnapshotFailsRestoreNamingTheObject(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "sluice")
+	set := func(k, v string) []string { return []string{"--state-backend-setting", k + "=" + v} }
+	flags := []string{"--slots", "4", "--restart-strategy", "none", "--state-backend", bins.s3backend}
+	for _, kv := range [][2]string{{"bucket", "sluice"}, {"prefix", "c"}, {"endpoint", srv.Endpoint}, {"path_style", "true"},
+		{"region", srv.Region}, {"access_key_id", srv.AccessKey}, {"secret_access_key", srv.SecretKey}} {
+		flags = append(flags, set(kv[0], kv[1])...)
+	}
+	c := startJobManager(t, flags...)
+	args := []string{"--records", "-1", "--rate", "2000", "--parallelism", "2", "--output", t.TempDir(), "--append"}
+	id := c.submit(t, bins.testjob, args...)
+	waitFor(t, time.Minute, "records to reach the sum", func() bool {
+		d, err := c.client.Job(context.Background(), id)
+		if err != nil || d.State != "running" {
+			return false
+		}
+		for _, st := range d.Tasks {
+			if strings.HasPrefix(st.Name, "Sum") && st.RecordsIn > 500 {
+				return true
+			}
+		}
+		return false
+	})
+	if out, code := c.jmctl(t, "stop", id, "--savepoint=savepoints/corrupt"); code != 0 {
+		t.Fatalf("jmctl stop exited %d:\n%s", code, out)
+	}
+	// Flip a byte of every keyed-state object (state-1-*: the sum is the
+	// second operator with state, after the source).
+	objects, _ := filepath.Glob(filepath.Join(srv.Dir, "sluice", "c", "savepoints", "corrupt", "state-1-*"))
+	if len(objects) == 0 {
+		t.Fatalf("no keyed state objects in the savepoint under %s", srv.Dir)
+	}
+	for _, p := range objects {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)/2] ^= 0xff
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code := c.jmctl(t, append([]string{"submit", "--detached", "--from-savepoint", "savepoints/corrupt", bins.testjob, "--"}, args...)...)
+	if code != 0 {
+		t.Fatalf("jmctl submit exited %d:\n%s", code, out)
+	}
+	id2 := strings.TrimSpace(out)
+	d := c.waitJob(t, id2, time.Minute, "failed", "finished", "cancelled")
+	if d.State != "failed" || !strings.Contains(d.Error, "checksum") || !strings.Contains(d.Error, "savepoints/corrupt/state-1-") {
+		t.Fatalf("job restoring corrupt state is %s with error %q; want failed with a checksum error naming the object", d.State, d.Error)
+	}
+}
+
+// childWithArg returns the pid of a child of ppid whose command line
+// contains arg, or 0.
+func childWithArg(ppid int, arg string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if strings.Contains(string(cmdline), arg) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// TestBackendCrashFailsOneCheckpoint kills the JobManager's memory backend
+// process with SIGKILL while a job takes checkpoints: the checkpoint in
+// flight fails saying the backend crashed, the backend is restarted, later
+// checkpoints complete, and the job keeps running.
+func TestBackendCrashFailsOneCheckpoint(t *testing.T) {
+	c := startJobManager(t, "--slots", "4")
+	args := []string{"--records", "-1", "--rate", "2000", "--parallelism", "2", "--checkpoint-interval", "100ms"}
+	id := c.submit(t, bins.testjob, args...)
+	completedAfter := func(after int64) bool {
+		cps, err := c.client.Checkpoints(context.Background(), id)
+		if err != nil {
+			return false
+		}
+		for _, cp := range cps {
+			if cp.Status == "completed" && cp.ID > after {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, time.Minute, "a completed checkpoint", func() bool { return completedAfter(0) })
+	pid := childWithArg(c.jm.cmd.Process.Pid, "__serve-memory-backend")
+	if pid == 0 {
+		t.Fatal("no memory backend process under the JobManager")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var crashed int64
+	waitFor(t, 30*time.Second, "a checkpoint that failed on the crash", func() bool {
+		cps, _ := c.client.Checkpoints(context.Background(), id)
+		for _, cp := range cps {
+			if cp.Status == "aborted" && strings.Contains(cp.Reason, "crashed") {
+				crashed = cp.ID
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 30*time.Second, "a checkpoint completed after the crash", func() bool { return completedAfter(crashed) })
+	if d, err := c.client.Job(context.Background(), id); err != nil || d.State != "running" || d.Restarts != 0 {
+		t.Fatalf("after the backend crash the job is %+v (%v); want running without a restart", d, err)
+	}
+	if pid2 := childWithArg(c.jm.cmd.Process.Pid, "__serve-memory-backend"); pid2 == 0 || pid2 == pid {
+		t.Fatalf("the backend was not restarted (pid %d, before %d)", pid2, pid)
 	}
 }
