@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -97,5 +98,85 @@ func BenchmarkCrossTaskManagerExchange(b *testing.B) {
 	b.ReportMetric(mbps, "MB/s")
 	b.ReportMetric(tcp, "tcp-MB/s")
 	b.ReportMetric(mbps/tcp, "ratio")
+	b.ReportMetric(0, "ns/op")
+}
+
+// firstWritesAfter returns the earliest time a sink instance started after
+// t got its first record (the testjob's first-SUBTASK-UNIXNANO files).
+func firstWritesAfter(dir string, t time.Time) (time.Time, bool) {
+	names, _ := filepath.Glob(filepath.Join(dir, "first-*"))
+	var first time.Time
+	for _, n := range names {
+		f := strings.Split(filepath.Base(n), "-")
+		ns, err := strconv.ParseInt(f[len(f)-1], 10, 64)
+		if err != nil {
+			continue
+		}
+		if at := time.Unix(0, ns); at.After(t) && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// BenchmarkRecovery measures, three times, the time from kill -9 of a
+// TaskManager running a keyed sum with checkpoints every 200 ms to the
+// first record its sink processes after the job restored from the latest
+// checkpoint (restart delay 50 ms, small state). Target: under 3 s.
+func BenchmarkRecovery(b *testing.B) {
+	c := startJobManager(b, "--provider", "standalone", "--heartbeat-interval", "100ms",
+		"--restart-strategy", "fixed-delay", "--restart-attempts", "100", "--restart-delay", "50ms")
+	output := b.TempDir()
+	args := []string{"--records", "-1", "--rate", "4000", "--parallelism", "2", "--output", output,
+		"--checkpoint-interval", "200ms", "--append"}
+	tms := map[string]*proc{}
+	n := 0
+	startTM := func() {
+		n++
+		id := "tm-" + strconv.Itoa(n)
+		tms[id] = c.startTaskManager(b, id, 2, bins.testjob, args...)
+	}
+	startTM()
+	startTM()
+	c.waitTaskManagers(b, 2)
+	id := c.submit(b, bins.testjob, args...)
+	var worst, total time.Duration
+	const rounds = 3
+	for range rounds {
+		var attempt int
+		var host string
+		waitFor(b, time.Minute, "a checkpoint of the running attempt", func() bool {
+			d, err := c.client.Job(context.Background(), id)
+			if err != nil || d.State != "running" || !c.completedCheckpoint(id, d.Attempt) {
+				return false
+			}
+			attempt = d.Attempt
+			for _, st := range d.Tasks {
+				if strings.HasPrefix(st.Name, "Sum") {
+					host = st.TaskManager
+				}
+			}
+			return host != ""
+		})
+		killed := time.Now()
+		tms[host].kill9(b)
+		delete(tms, host)
+		var first time.Time
+		waitFor(b, 30*time.Second, "the first record after the restore", func() bool {
+			var ok bool
+			first, ok = firstWritesAfter(output, killed)
+			return ok
+		})
+		d, err := c.client.Job(context.Background(), id)
+		if err != nil || d.Attempt <= attempt || !strings.HasPrefix(d.RestoredFrom, "checkpoint ") {
+			b.Fatalf("after the kill the job is at attempt %d (was %d), restored from %q: %v", d.Attempt, attempt, d.RestoredFrom, err)
+		}
+		took := first.Sub(killed)
+		b.Logf("kill -9 %s -> first record after restore from %s: %v", host, d.RestoredFrom, took)
+		worst, total = max(worst, took), total+took
+		startTM() // keep two TaskManagers for the next round
+	}
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
+	b.ReportMetric(float64(total.Milliseconds())/rounds, "mean-ms")
 	b.ReportMetric(0, "ns/op")
 }

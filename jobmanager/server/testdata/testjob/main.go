@@ -153,6 +153,7 @@ type sumFile struct {
 	appendLog bool
 	dirty     []int64
 	buf       []byte
+	wrote     bool
 }
 
 func (s *sumFile) Write(r Rec) error {
@@ -161,6 +162,13 @@ func (s *sumFile) Write(r Rec) error {
 	}
 	if s.appendLog {
 		s.dirty = append(s.dirty, r.Key)
+		if !s.wrote && s.dir != "" {
+			// When this sink instance (one per attempt) got its first
+			// record: the recovery benchmark reads it from the name.
+			s.wrote = true
+			_ = os.MkdirAll(s.dir, 0o755)
+			_ = os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("first-%d-%d", s.subtask, time.Now().UnixNano())), nil, 0o644)
+		}
 	}
 	s.latest[r.Key] = r.Value
 	return nil
