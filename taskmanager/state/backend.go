@@ -17,10 +17,36 @@ var ErrKeyGroupNotOwned = errors.New("state: key group not owned by this subtask
 var ErrDuplicateState = errors.New("state: duplicate state name")
 
 // Cursor is the slot of the current key, shared by a backend and its
-// states, with the estimate of their size in memory.
+// states, with the copy-on-write epochs of its snapshots and the estimate
+// of their size in memory.
 type Cursor struct {
-	slot  int32
+	slot int32
+	// snap is the epoch of the newest snapshot that may still be live, or 0
+	// when the owner knows that none is: a page or map stamped with an epoch
+	// not after snap may be shared and is copied before it is written.
+	// Only the owner goroutine reads and writes slot, snap and epoch.
+	snap uint64
+	// epoch stamps pages and maps created or copied now; always > snap.
+	epoch uint64
+	// live counts the Frozen snapshots not yet released. Their writers
+	// decrement it from other goroutines once they read no more pages.
+	live  atomic.Int32
 	bytes atomic.Int64
+	// cow estimates the bytes of pages and maps copied on write while
+	// snapshots are live, which they keep alive; a Freeze with none live
+	// resets it, and EstimatedBytes counts it only while one is.
+	cow atomic.Int64
+}
+
+// snapshotLive reports, on a write to something stamped with an epoch not
+// after snap, whether a snapshot may still read it. Once every snapshot is
+// released it forgets them, so nothing is copied until the next Freeze.
+func (c *Cursor) snapshotLive() bool {
+	if c.live.Load() > 0 {
+		return true
+	}
+	c.snap = 0
+	return false
 }
 
 // grew adds to the size estimate; states call it when they allocate, never
@@ -42,6 +68,7 @@ type Backend[K comparable] struct {
 	current    K
 	names      map[string]bool
 	tables     []table // registered states, for snapshots
+	last       *Frozen // the latest Freeze, released by the next one
 }
 
 // NewBackend returns the key index of subtask `subtask` of an operator with
@@ -59,7 +86,7 @@ func NewBackend[K comparable](maxParallelism, parallelism, subtask int) (*Backen
 		end:    end,
 		slots:  make(map[K]int32),
 		names:  make(map[string]bool),
-		cursor: Cursor{slot: -1},
+		cursor: Cursor{slot: -1, epoch: 1},
 	}, nil
 }
 
@@ -75,6 +102,8 @@ func (b *Backend[K]) SetCurrentKey(k K) error {
 		slot = int32(len(b.keys))
 		b.slots[k] = slot
 		b.cursor.grew(keyBytes(k) + entryOverhead + 4)
+		// keys and groups only grow and an entry never changes, so a
+		// snapshot shares them up to its length without copy-on-write.
 		b.keys = append(b.keys, k)
 		b.groups = append(b.groups, int32(kg))
 	}
@@ -84,8 +113,15 @@ func (b *Backend[K]) SetCurrentKey(k K) error {
 }
 
 // EstimatedBytes estimates the memory the keys and states of this backend
-// hold. It is safe to call from any goroutine.
-func (b *Backend[K]) EstimatedBytes() int64 { return b.cursor.bytes.Load() }
+// hold, with, while a Frozen snapshot is unreleased, the pages copied on
+// write that it keeps alive. It is safe to call from any goroutine.
+func (b *Backend[K]) EstimatedBytes() int64 {
+	n := b.cursor.bytes.Load()
+	if b.cursor.live.Load() > 0 {
+		n += b.cursor.cow.Load()
+	}
+	return n
+}
 
 // keyBytes estimates a key's size: its inline size plus string contents.
 func keyBytes[K any](k K) int64 {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 
 	"github.com/sluicehq/sluice/stream/codec"
 )
@@ -45,11 +45,22 @@ const (
 type table interface {
 	stateName() string
 	kind() byte
+	// freeze returns a view of the state as it is now, which later writes
+	// to the state do not change. It costs one pointer per page.
+	freeze() frozenTable
+	// readSlot decodes an entry into the slot and returns the bytes used.
+	readSlot(data []byte, slot int32) (int, error)
+}
+
+// frozenTable is a frozen view of a state. One goroutine at a time uses it.
+type frozenTable interface {
+	stateName() string
+	kind() byte
+	// prepare looks up the codecs before appendSlot is called.
+	prepare()
 	// appendSlot appends the encoding of the slot's entry and reports
 	// whether there is one.
 	appendSlot(buf []byte, slot int32) ([]byte, bool, error)
-	// readSlot decodes an entry into the slot and returns the bytes used.
-	readSlot(data []byte, slot int32) (int, error)
 }
 
 func appendUvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
@@ -62,56 +73,40 @@ func readUvarint(data []byte) (uint64, int, error) {
 	return v, n, nil
 }
 
-// Snapshot serializes every key and state of the backend.
+// Snapshot serializes every key and state of the backend, on the calling
+// goroutine, which must be the owner. It returns the bytes that Freeze
+// followed by Bytes would, without affecting a Frozen snapshot in flight.
 func (b *Backend[K]) Snapshot() ([]byte, error) {
-	kc, err := codec.For[K]()
-	if err != nil {
-		return nil, err
+	return b.view().encode(nil, nil, nil)
+}
+
+// backendView is a frozen view of a backend: the keys known when it was taken and
+// a frozen view of every state, in name order.
+type backendView[K comparable] struct {
+	maxP, start, end int
+	keys             []K
+	groups           []int32
+	tables           []frozenTable
+	est              int64 // EstimatedBytes then, to size buffers
+}
+
+// view returns a view of the backend as it is now. Keys only grow, so it
+// shares the key and group slices up to their current length; the states'
+// pages are shared until the owner writes to them (see Freeze).
+func (b *Backend[K]) view() *backendView[K] {
+	n := len(b.keys)
+	v := &backendView[K]{
+		maxP: b.maxP, start: b.start, end: b.end,
+		keys:   b.keys[:n:n],
+		groups: b.groups[:n:n],
+		tables: make([]frozenTable, len(b.tables)),
+		est:    b.cursor.bytes.Load(),
 	}
-	tables := slices.Clone(b.tables)
-	sort.Slice(tables, func(i, j int) bool { return tables[i].stateName() < tables[j].stateName() })
-	out := append([]byte(snapshotMagic), snapshotVersion)
-	out = appendUvarint(out, uint64(b.maxP))
-	out = appendUvarint(out, uint64(len(tables)))
-	for _, t := range tables {
-		out = appendUvarint(out, uint64(len(t.stateName())))
-		out = append(out, t.stateName()...)
-		out = append(out, t.kind())
+	for i, t := range b.tables {
+		v.tables[i] = t.freeze()
 	}
-	// Slots by key group, in the order the keys came.
-	byGroup := map[int32][]int32{}
-	for slot, kg := range b.groups {
-		byGroup[kg] = append(byGroup[kg], int32(slot))
-	}
-	groups := make([]int32, 0, len(byGroup))
-	for kg := range byGroup {
-		groups = append(groups, kg)
-	}
-	slices.Sort(groups)
-	out = appendUvarint(out, uint64(len(groups)))
-	var entries []byte
-	for _, kg := range groups {
-		slots := byGroup[kg]
-		entries = appendUvarint(entries[:0], uint64(len(slots)))
-		for _, slot := range slots {
-			entries = kc.Append(entries, b.keys[slot])
-			for _, t := range tables {
-				mark := len(entries)
-				entries = append(entries, 1)
-				var present bool
-				if entries, present, err = t.appendSlot(entries, slot); err != nil {
-					return nil, fmt.Errorf("state %q: %w", t.stateName(), err)
-				}
-				if !present {
-					entries = append(entries[:mark], 0)
-				}
-			}
-		}
-		out = appendUvarint(out, uint64(kg))
-		out = appendUvarint(out, uint64(len(entries)))
-		out = append(out, entries...)
-	}
-	return out, nil
+	slices.SortFunc(v.tables, func(a, b frozenTable) int { return strings.Compare(a.stateName(), b.stateName()) })
+	return v
 }
 
 // Restore loads the key groups this subtask owns from snapshots written by

@@ -1,28 +1,46 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/sluicehq/sluice/stream/codec"
 )
 
-// The snapshot side of each state: how one slot's entry is encoded with the
-// codecs of its types. Codecs are looked up when a snapshot is taken or
-// restored, so a state whose type has no codec fails then, naming it.
+// The snapshot side of each state: a frozen view of its pages, and how one
+// slot's entry is encoded with the codecs of its types. Codecs are looked up
+// when a snapshot is written or restored, so a state whose type has no codec
+// fails then, naming it.
 
 func (s *Value[V]) stateName() string { return s.name }
 func (s *Value[V]) kind() byte        { return kindValue }
 
-func (s *Value[V]) appendSlot(buf []byte, slot int32) ([]byte, bool, error) {
-	if int(slot) >= len(s.has) || !s.has[slot] {
+func (s *Value[V]) freeze() frozenTable {
+	return &frozenValue[V]{name: s.name, pages: slices.Clone(s.pages)}
+}
+
+type frozenValue[V any] struct {
+	name  string
+	pages []*valuePage[V]
+	c     codec.Codec[V]
+	err   error
+}
+
+func (f *frozenValue[V]) stateName() string { return f.name }
+func (f *frozenValue[V]) kind() byte        { return kindValue }
+func (f *frozenValue[V]) prepare()          { f.c, f.err = codec.For[V]() }
+
+func (f *frozenValue[V]) appendSlot(buf []byte, slot int32) ([]byte, bool, error) {
+	pi := int(slot >> pageBits)
+	if pi >= len(f.pages) || !f.pages[pi].has[slot&pageMask] {
 		return buf, false, nil
 	}
-	c, err := codec.For[V]()
-	if err != nil {
-		return buf, false, err
+	if f.err != nil {
+		return buf, false, f.err
 	}
-	return c.Append(buf, s.vals[slot]), true, nil
+	return f.c.Append(buf, f.pages[pi].vals[slot&pageMask]), true, nil
 }
 
 func (s *Value[V]) readSlot(data []byte, slot int32) (int, error) {
@@ -45,17 +63,36 @@ func (s *Value[V]) readSlot(data []byte, slot int32) (int, error) {
 func (s *List[V]) stateName() string { return s.name }
 func (s *List[V]) kind() byte        { return kindList }
 
-func (s *List[V]) appendSlot(buf []byte, slot int32) ([]byte, bool, error) {
-	if int(slot) >= len(s.lists) || len(s.lists[slot]) == 0 {
+func (s *List[V]) freeze() frozenTable {
+	return &frozenList[V]{name: s.name, pages: slices.Clone(s.pages)}
+}
+
+type frozenList[V any] struct {
+	name  string
+	pages []*listPage[V]
+	c     codec.Codec[V]
+	err   error
+}
+
+func (f *frozenList[V]) stateName() string { return f.name }
+func (f *frozenList[V]) kind() byte        { return kindList }
+func (f *frozenList[V]) prepare()          { f.c, f.err = codec.For[V]() }
+
+func (f *frozenList[V]) appendSlot(buf []byte, slot int32) ([]byte, bool, error) {
+	pi := int(slot >> pageBits)
+	if pi >= len(f.pages) {
 		return buf, false, nil
 	}
-	c, err := codec.For[V]()
-	if err != nil {
-		return buf, false, err
+	l := f.pages[pi].lists[slot&pageMask]
+	if len(l) == 0 {
+		return buf, false, nil
 	}
-	buf = binary.AppendUvarint(buf, uint64(len(s.lists[slot])))
-	for _, v := range s.lists[slot] {
-		buf = c.Append(buf, v)
+	if f.err != nil {
+		return buf, false, f.err
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(l)))
+	for _, v := range l {
+		buf = f.c.Append(buf, v)
 	}
 	return buf, true, nil
 }
@@ -90,22 +127,69 @@ func (s *List[V]) readSlot(data []byte, slot int32) (int, error) {
 func (s *Map[MK, MV]) stateName() string { return s.name }
 func (s *Map[MK, MV]) kind() byte        { return kindMap }
 
-func (s *Map[MK, MV]) appendSlot(buf []byte, slot int32) ([]byte, bool, error) {
-	if int(slot) >= len(s.maps) || len(s.maps[slot]) == 0 {
+func (s *Map[MK, MV]) freeze() frozenTable {
+	return &frozenMap[MK, MV]{name: s.name, pages: slices.Clone(s.pages)}
+}
+
+type frozenMap[MK comparable, MV any] struct {
+	name    string
+	pages   []*mapPage[MK, MV]
+	kc      codec.Codec[MK]
+	vc      codec.Codec[MV]
+	err     error
+	scratch []byte
+	ends    []int
+	order   []int
+}
+
+func (f *frozenMap[MK, MV]) stateName() string { return f.name }
+func (f *frozenMap[MK, MV]) kind() byte        { return kindMap }
+
+func (f *frozenMap[MK, MV]) prepare() {
+	if f.kc, f.err = codec.For[MK](); f.err == nil {
+		f.vc, f.err = codec.For[MV]()
+	}
+}
+
+// appendSlot writes a map's entries in the order of their encodings, so
+// that equal maps always have the same snapshot bytes.
+func (f *frozenMap[MK, MV]) appendSlot(buf []byte, slot int32) ([]byte, bool, error) {
+	pi := int(slot >> pageBits)
+	if pi >= len(f.pages) {
 		return buf, false, nil
 	}
-	kc, err := codec.For[MK]()
-	if err != nil {
-		return buf, false, err
+	m := f.pages[pi].maps[slot&pageMask]
+	if len(m) == 0 {
+		return buf, false, nil
 	}
-	vc, err := codec.For[MV]()
-	if err != nil {
-		return buf, false, err
+	if f.err != nil {
+		return buf, false, f.err
 	}
-	buf = binary.AppendUvarint(buf, uint64(len(s.maps[slot])))
-	for k, v := range s.maps[slot] {
-		buf = kc.Append(buf, k)
-		buf = vc.Append(buf, v)
+	buf = binary.AppendUvarint(buf, uint64(len(m)))
+	if len(m) == 1 {
+		for k, v := range m {
+			buf = f.kc.Append(buf, k)
+			buf = f.vc.Append(buf, v)
+		}
+		return buf, true, nil
+	}
+	f.scratch, f.ends, f.order = f.scratch[:0], f.ends[:0], f.order[:0]
+	for k, v := range m {
+		f.scratch = f.kc.Append(f.scratch, k)
+		f.scratch = f.vc.Append(f.scratch, v)
+		f.order = append(f.order, len(f.ends))
+		f.ends = append(f.ends, len(f.scratch))
+	}
+	entry := func(i int) []byte {
+		start := 0
+		if i > 0 {
+			start = f.ends[i-1]
+		}
+		return f.scratch[start:f.ends[i]]
+	}
+	slices.SortFunc(f.order, func(a, b int) int { return bytes.Compare(entry(a), entry(b)) })
+	for _, i := range f.order {
+		buf = append(buf, entry(i)...)
 	}
 	return buf, true, nil
 }
