@@ -21,7 +21,9 @@ type (
 
 // snapshotter is an operator with state to checkpoint and restore.
 type snapshotter interface {
-	snapshot() ([]byte, error)
+	// snapshot returns the state as bytes, or frozen copy-on-write to
+	// be written out later.
+	snapshot() ([]byte, task.FrozenState, error)
 	restore(snapshots [][]byte) error
 }
 
@@ -249,11 +251,12 @@ func (c *chain) Checkpoint(id int64) (*task.Snapshot, error) {
 	for i, op := range c.ops {
 		if sn, ok := op.(snapshotter); ok {
 			c.state.cur = i
-			data, err := sn.snapshot()
+			data, frozen, err := sn.snapshot()
 			if err != nil {
+				s.Release()
 				return nil, err
 			}
-			s.Operators = append(s.Operators, task.OperatorState{UID: c.uids[i], Data: data})
+			s.Operators = append(s.Operators, task.OperatorState{UID: c.uids[i], Data: data, Frozen: frozen})
 		}
 	}
 	c.Flush()

@@ -360,10 +360,12 @@ type discard[T any] struct{}
 
 func (discard[T]) push([]T) {}
 
-func (o *reduceOp[K, T]) snapshot() ([]byte, error)    { return o.b.snapshot() }
-func (o *reduceOp[K, T]) restore(snaps [][]byte) error { return o.b.restore(snaps) }
+func (o *reduceOp[K, T]) snapshot() ([]byte, task.FrozenState, error) { return o.b.snapshot() }
+func (o *reduceOp[K, T]) restore(snaps [][]byte) error                { return o.b.restore(snaps) }
 
-func (o *processOp[K, IN, OUT]) snapshot() ([]byte, error) { return o.b.snapshot() }
+func (o *processOp[K, IN, OUT]) snapshot() ([]byte, task.FrozenState, error) {
+	return o.b.snapshot()
+}
 
 func (o *processOp[K, IN, OUT]) restore(snaps [][]byte) error {
 	if o.timers != nil {

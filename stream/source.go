@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
 // Source is a user-defined source: it opens one Reader per parallel subtask.
@@ -91,11 +93,12 @@ func (s *sourceOp[T]) read() (int, error) {
 
 func (s *sourceOp[T]) close() error { return s.r.Close() }
 
-func (s *sourceOp[T]) snapshot() ([]byte, error) {
+func (s *sourceOp[T]) snapshot() ([]byte, task.FrozenState, error) {
 	if cr, ok := s.r.(CheckpointedReader[T]); ok {
-		return cr.Position()
+		pos, err := cr.Position()
+		return pos, nil, err
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 func (s *sourceOp[T]) restore(snaps [][]byte) error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/taskmanager/state"
+	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
 // ValueState is one value per key.
@@ -150,8 +151,10 @@ func NewMapState[MK comparable, MV any, K comparable](ctx *OpenContext[K], name 
 	return m, nil
 }
 
-func (b *keyedBackend[K]) snapshot() ([]byte, error)    { return b.Snapshot() }
-func (b *keyedBackend[K]) restore(snaps [][]byte) error { return b.Restore(snaps...) }
+// snapshot freezes the state copy-on-write; it is serialized off the task
+// goroutine.
+func (b *keyedBackend[K]) snapshot() ([]byte, task.FrozenState, error) { return nil, b.Freeze(), nil }
+func (b *keyedBackend[K]) restore(snaps [][]byte) error                { return b.Restore(snaps...) }
 
 // NewReducingState creates a reducing state called name that combines values
 // with reduce; call it from Open. It is stored as a value state of V, so V

@@ -347,16 +347,17 @@ func (tm *TaskManager) checkpointing(d *task.Deployment) *task.Checkpointing {
 // writeSnapshot stores each operator's state of one subtask's snapshot.
 func (tm *TaskManager) writeSnapshot(d *task.Deployment, id int64, s *task.Snapshot) (checkpoint.Ack, error) {
 	start := time.Now()
+	defer s.Release() // whatever is left unwritten on an error
 	ack := checkpoint.Ack{States: map[string]string{}}
 	if tm.cfg.Snapshots == nil {
 		return ack, errors.New("no state backend is configured for this TaskManager")
 	}
 	for _, op := range s.Operators {
-		if op.Data == nil {
+		if op.Data == nil && op.Frozen == nil {
 			continue
 		}
 		name := fmt.Sprintf("%s/%d/chk-%d/%s/%d", d.JobID, d.Attempt, id, op.UID, d.Subtask)
-		obj, err := tm.cfg.Snapshots.Put(context.Background(), name, bytes.NewReader(op.Data))
+		obj, err := putState(tm.cfg.Snapshots, name, op)
 		if err != nil {
 			return ack, fmt.Errorf("writing %s: %w", name, err)
 		}
@@ -365,6 +366,27 @@ func (tm *TaskManager) writeSnapshot(d *task.Deployment, id int64, s *task.Snaps
 	}
 	ack.AsyncDuration = time.Since(start)
 	return ack, nil
+}
+
+// putState stores one operator's state: its bytes, or its frozen state
+// streamed into the backend as it is serialized.
+func putState(b plugins.Backend, name string, op task.OperatorState) (plugins.Object, error) {
+	if op.Frozen == nil {
+		return b.Put(context.Background(), name, bytes.NewReader(op.Data))
+	}
+	pr, pw := io.Pipe()
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := op.Frozen.WriteTo(pw)
+		pw.CloseWithError(err)
+		wrote <- err
+	}()
+	obj, err := b.Put(context.Background(), name, pr)
+	pr.CloseWithError(errors.New("the backend stopped reading")) // unblocks the writer if Put returned early
+	if werr := <-wrote; err == nil && werr != nil {
+		err = werr
+	}
+	return obj, err
 }
 
 // TriggerCheckpoint starts checkpoint id at a source subtask. A trigger

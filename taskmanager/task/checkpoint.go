@@ -1,6 +1,7 @@
 package task
 
 import (
+	"io"
 	"time"
 
 	"github.com/sluicehq/sluice/taskmanager/network"
@@ -24,10 +25,30 @@ type Snapshot struct {
 	Operators []OperatorState
 }
 
-// OperatorState is one operator's part of a snapshot.
+// OperatorState is one operator's part of a snapshot: bytes taken at once
+// (a source's position), or keyed state frozen copy-on-write, which the
+// TaskManager writes out off the task goroutine while processing goes on.
 type OperatorState struct {
-	UID  string
-	Data []byte
+	UID    string
+	Data   []byte
+	Frozen FrozenState // if set, the state; Data is nil
+}
+
+// FrozenState is state captured at a checkpoint and written out later. It
+// must be written (which releases it) or released, or the backend keeps
+// copying the pages it shares.
+type FrozenState interface {
+	io.WriterTo
+	Release()
+}
+
+// Release drops the frozen states of a snapshot that will not be written.
+func (s *Snapshot) Release() {
+	for _, op := range s.Operators {
+		if op.Frozen != nil {
+			op.Frozen.Release()
+		}
+	}
 }
 
 // SnapshotMetrics describe how a snapshot was taken.

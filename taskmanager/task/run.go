@@ -116,9 +116,11 @@ func snapshot(chain Chain, cp *Checkpointing, id int64, alignment time.Duration)
 	if err != nil {
 		return &OperatorError{Operator: chain.Operator(), Err: err}
 	}
-	if cp.OnSnapshot != nil {
-		cp.OnSnapshot(id, s, SnapshotMetrics{Alignment: alignment, Sync: time.Since(start)})
+	if cp.OnSnapshot == nil {
+		s.Release()
+		return nil
 	}
+	cp.OnSnapshot(id, s, SnapshotMetrics{Alignment: alignment, Sync: time.Since(start)})
 	return nil
 }
 
