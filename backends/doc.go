@@ -3,6 +3,5 @@
 // process speaking the contract of package plugins.
 //
 // Keyed state lives in TaskManager memory (package taskmanager/state);
-// backends store its snapshots for checkpoints and savepoints. They arrive
-// with checkpointing; until then jobs keep their state in memory only.
+// backends store its snapshots for checkpoints and savepoints.
 package backends

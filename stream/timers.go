@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/stream/codec"
@@ -172,15 +171,11 @@ func (s *timerService[K]) fire(d TimeDomain, now int64, onTimer func(at int64) e
 // restore loads the backend from snaps, then rebuilds the queues from the
 // restored timers.
 func (s *timerService[K]) restore(snaps [][]byte) error {
-	keys, err := s.restoreBackend(snaps)
-	if err != nil {
+	if err := s.b.restore(snaps); err != nil {
 		return err
 	}
-	for _, k := range keys {
+	for k := range s.b.AllKeys() {
 		if err := s.b.SetCurrentKey(k); err != nil {
-			if errors.Is(err, state.ErrKeyGroupNotOwned) {
-				continue // not restored here
-			}
 			return err
 		}
 		set, ok := s.store.Get()
@@ -196,34 +191,8 @@ func (s *timerService[K]) restore(snaps [][]byte) error {
 	return nil
 }
 
-// timerRestore is how a restore learns which keys have timers, as package
-// state has no way to list a backend's keys: while a timer service restores
-// its backend, holding mu, every timerSet the restore decodes reports its
-// key to keys. Only restores decode timer sets, and they hold mu.
-//
-// With a key iterator on state.Backend this goes: restore, then look up
-// "_timers" for each key.
-var timerRestore struct {
-	mu   sync.Mutex
-	keys any // *[]K of the restoring service
-}
-
-func (s *timerService[K]) restoreBackend(snaps [][]byte) ([]K, error) {
-	var keys []K
-	timerRestore.mu.Lock()
-	defer func() {
-		timerRestore.keys = nil
-		timerRestore.mu.Unlock()
-	}()
-	timerRestore.keys = &keys
-	if err := s.b.restore(snaps); err != nil {
-		return nil, err
-	}
-	return keys, nil
-}
-
 // timerSet is the timers of one key as the keyed state stores them: the key
-// itself, for restores (see timerRestore), and per time domain the
+// itself, and per time domain the
 // timestamps in ascending order, so that a snapshot is canonical.
 type timerSet[K comparable] struct {
 	key K
@@ -328,9 +297,6 @@ func (s *timerSet[K]) UnmarshalBinary(data []byte) error {
 	}
 	if len(p) != 0 {
 		return fmt.Errorf("timers: %d trailing bytes", len(p))
-	}
-	if keys, ok := timerRestore.keys.(*[]K); ok {
-		*keys = append(*keys, s.key)
 	}
 	return nil
 }

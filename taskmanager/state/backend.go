@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"sync/atomic"
 	"unsafe"
 
@@ -137,6 +138,19 @@ func (b *Backend[K]) CurrentKey() K { return b.current }
 
 // Keys returns the number of distinct keys seen.
 func (b *Backend[K]) Keys() int { return len(b.keys) }
+
+// AllKeys yields the keys seen, in the order they were first set. Setting
+// keys while iterating is allowed; keys added meanwhile are not yielded.
+func (b *Backend[K]) AllKeys() iter.Seq[K] {
+	return func(yield func(K) bool) {
+		n := len(b.keys)
+		for i := 0; i < n; i++ {
+			if !yield(b.keys[i]) {
+				return
+			}
+		}
+	}
+}
 
 // KeyGroupRange returns the key groups [start, end) this subtask owns.
 func (b *Backend[K]) KeyGroupRange() (start, end int) { return b.start, b.end }
