@@ -3,6 +3,8 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -389,5 +391,29 @@ func TestBackendCrashFailsOneCheckpoint(t *testing.T) {
 	}
 	if pid2 := childWithArg(c.jm.cmd.Process.Pid, "__serve-memory-backend"); pid2 == 0 || pid2 == pid {
 		t.Fatalf("the backend was not restarted (pid %d, before %d)", pid2, pid)
+	}
+}
+
+// TestThirdPartyBackend runs a cluster on a backend built from the plugin
+// SDK outside Sluice (plugins/testdata/filebackend, given by path): its
+// TaskManagers write checkpoints into it, and a savepoint lands in its
+// directory.
+func TestThirdPartyBackend(t *testing.T) {
+	store := t.TempDir()
+	c := startJobManager(t, "--slots", "4", "--state-backend", bins.filebackend, "--state-backend-setting", "dir="+store)
+	args := []string{"--records", "-1", "--rate", "2000", "--parallelism", "2", "--checkpoint-interval", "100ms"}
+	id := c.submit(t, bins.testjob, args...)
+	waitFor(t, time.Minute, "a completed checkpoint", func() bool {
+		d, err := c.client.Job(context.Background(), id)
+		return err == nil && c.completedCheckpoint(id, d.Attempt)
+	})
+	out, code := c.jmctl(t, "stop", id, "--savepoint=savepoints/third-party")
+	if code != 0 {
+		t.Fatalf("jmctl stop exited %d:\n%s", code, out)
+	}
+	// The file backend keeps each object under the sha256 of its name.
+	sum := sha256.Sum256([]byte("savepoints/third-party/_metadata"))
+	if _, err := os.Stat(filepath.Join(store, "objects", hex.EncodeToString(sum[:]))); err != nil {
+		t.Fatalf("no savepoint metadata in the third-party backend's directory %s", store)
 	}
 }
