@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -66,6 +67,9 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 	uids := d.Task.Operators
 	c := &chain{ops: make([]any, len(uids)), uids: uids}
 	c.state.done = io.Done()
+	c.state.ops = c.ops
+	c.state.next = make([][]int, len(uids))
+	c.state.outs = make([][]outputWriter, len(uids))
 	for _, uid := range uids {
 		n, ok := e.byUID[uid]
 		if !ok {
@@ -83,6 +87,7 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 			target := e.byUID[ge.Target]
 			if j := slices.Index(uids, ge.Target); j >= 0 {
 				outs = append(outs, c.ops[j])
+				c.state.next[i] = append(c.state.next[i], j)
 				continue
 			}
 			te := slices.IndexFunc(d.Outputs, func(x jobgraph.TaskEdge) bool { return x.Source == ge.Source && x.Target == ge.Target })
@@ -96,7 +101,10 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 			spec := writerSpec{
 				part: ge.Partitioning, channels: chans, subtask: d.Subtask,
 				batchSize: cfg.BatchSize, done: io.Done(), sent: &stats.RecordsOut,
-				register: func(w outputWriter) { c.writers = append(c.writers, w) },
+				register: func(w outputWriter) {
+					c.writers = append(c.writers, w)
+					c.state.outs[i] = append(c.state.outs[i], w)
+				},
 			}
 			if in := n.edgeTo(target); in != nil && in.route != nil {
 				top, _ := d.Graph.Operator(target.uid)
@@ -162,7 +170,10 @@ type timedChain struct {
 	timed []timed // in chain order
 }
 
-var _ task.Timers = (*timedChain)(nil)
+var (
+	_ task.Timers    = (*timedChain)(nil)
+	_ task.EventTime = (*chain)(nil)
+)
 
 func (c *timedChain) NextTimer() (time.Time, bool) {
 	var next int64
@@ -220,7 +231,21 @@ func (c *chain) Read() (int, error) { return c.source.read() }
 
 func (c *chain) Process(b *network.Buffer) int { return c.inputs[c.edgeOf[b.Channel]](b) }
 
+// AdvanceWatermark passes the task's input watermark down the chain.
+func (c *chain) AdvanceWatermark(wm int64) error { return c.state.watermarkAt(0, wm) }
+
+// SetIdle passes the task's input status down the chain.
+func (c *chain) SetIdle(idle bool) { c.state.statusAt(0, idle) }
+
+// EndInput ends the input: a source chain first advances its event time to
+// the end of time, as Flink's sources do, so that every event-time timer
+// fires and every consumer sees the watermark reach math.MaxInt64.
 func (c *chain) EndInput() error {
+	if c.source != nil {
+		if err := c.state.watermarkAt(0, math.MaxInt64); err != nil {
+			return err
+		}
+	}
 	for i, op := range c.ops {
 		if f, ok := op.(finisher); ok {
 			c.state.cur = i

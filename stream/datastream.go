@@ -15,8 +15,9 @@ type Collector[T any] interface {
 // union or repartitioning of other streams.
 type DataStream[T any] struct {
 	env *Environment
-	op  *node   // the operator whose output this is; nil for a union
-	ins []*edge // what a consumer of the stream reads
+	op  *node          // the operator whose output this is; nil for a union
+	ins []*edge        // what a consumer of the stream reads
+	ts  *timestamps[T] // the records' timestamp function; nil: none (see timestampsOf)
 }
 
 func streamOf[T any](n *node) *DataStream[T] {
@@ -111,7 +112,7 @@ func (s *DataStream[T]) repartition(p jobgraph.Partitioning) *DataStream[T] {
 	for _, e := range ins {
 		e.part, e.route = p, nil
 	}
-	return &DataStream[T]{env: s.env, op: s.op, ins: ins}
+	return &DataStream[T]{env: s.env, op: s.op, ins: ins, ts: s.ts}
 }
 
 // Rebalance distributes records round-robin over the consumer's subtasks.
@@ -125,11 +126,16 @@ func (s *DataStream[T]) Broadcast() *DataStream[T] { return s.repartition(jobgra
 func (s *DataStream[T]) Forward() *DataStream[T] { return s.repartition(jobgraph.Forward) }
 
 // Union merges streams of the same type into one. It adds no operator: the
-// consumer reads all the streams.
+// consumer reads all the streams. The union has timestamps if all the
+// streams get theirs from the same function (one WatermarkStrategy or
+// WithTimestamps call); otherwise give it one with WithTimestamps.
 func Union[T any](first *DataStream[T], others ...*DataStream[T]) *DataStream[T] {
-	u := &DataStream[T]{env: first.env, ins: first.edges()}
+	u := &DataStream[T]{env: first.env, ins: first.edges(), ts: first.ts}
 	for _, o := range others {
 		u.ins = append(u.ins, o.edges()...)
+		if o.ts != u.ts {
+			u.ts = nil
+		}
 	}
 	return u
 }

@@ -44,8 +44,8 @@
 // it once), fire in timestamp order, on the task's goroutine between
 // batches, also when no input arrives; and they are checkpointed with the
 // keyed state. As in Flink, processing-time timers still pending when a
-// bounded input ends are dropped, not fired. Event-time timers will follow
-// watermarks.
+// bounded input ends are dropped, not fired. Event-time timers (below) all
+// fire then.
 //
 //	func (f *fn) ProcessElement(ctx *stream.Context[string], e Event, out stream.Collector[Alert]) error {
 //		f.count.Add(1)
@@ -59,6 +59,39 @@
 //		f.count.Clear()
 //		return nil
 //	}
+//
+// # Event time
+//
+// A record's timestamp, in milliseconds since the epoch as in Flink, is a
+// function of the record: records are plain Go values in batches, with no
+// slot for a timestamp beside them. AssignTimestampsAndWatermarks gives a
+// stream its timestamp function and watermarks, with a WatermarkStrategy:
+//
+//	events := stream.AssignTimestampsAndWatermarks(src,
+//		stream.ForBoundedOutOfOrderness(5*time.Second, func(e Event) int64 { return e.At.UnixMilli() }).
+//			WithIdleness(time.Minute))
+//
+// Applied right after a source, it chains to it: one watermark generator
+// per source subtask, emitting the highest timestamp seen minus the bound
+// minus 1 ms every auto-watermark interval (200 ms by default, see
+// Environment.SetAutoWatermarkInterval) when it advanced. Filter, KeyBy,
+// Rebalance, Broadcast, Forward and Union keep a stream's timestamp
+// function; Map, FlatMap, Reduce and Process lose it, and WithTimestamps
+// gives one back without generating watermarks.
+//
+// Watermarks travel with the records, on every channel. A task's watermark
+// is the minimum over its inputs that are neither idle nor ended, so a
+// source subtask that gets no records holds back every consumer unless its
+// strategy has WithIdleness. When a bounded source ends, it emits the
+// watermark math.MaxInt64, so every event-time timer fires at the end of a
+// bounded job.
+//
+// A KeyedProcessFunction reads the record's timestamp with ctx.Timestamp()
+// (false when its input has none) and the operator's watermark with
+// ctx.CurrentWatermark(), and registers event-time timers with
+// ctx.RegisterEventTimeTimer(t): OnTimer is called, in timestamp order,
+// once the watermark reaches t, with ctx.TimeDomain() == EventTime and
+// time.UnixMilli(t).
 //
 // Records that cross a process boundary, and keys, are encoded with codecs
 // from package codec; plain structs and primitives need nothing, other types

@@ -58,6 +58,9 @@ type Environment struct {
 	byUID          map[string]*node
 	planned        *jobgraph.Graph
 	errs           []error
+
+	// watermarkInterval is the auto-watermark interval; 0: the default.
+	watermarkInterval time.Duration
 }
 
 // ParallelismEnv, when set, overrides the default parallelism a job binary

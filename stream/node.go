@@ -29,6 +29,11 @@ type node struct {
 	bounded     bool
 	outType     string
 	inputs      []*edge
+	// inheritPar, if set, is the operator whose parallelism this one takes
+	// when it sets none (AssignTimestampsAndWatermarks, as in Flink).
+	inheritPar *node
+	// checks are run by Plan, once the operator has its final name.
+	checks []func() error
 
 	// build makes one subtask of the operator: given its output (an
 	// input[OUT], nil for a sink) it returns its own input (an input[IN],
@@ -162,8 +167,15 @@ func (n *node) par() int {
 	if n.parallelism > 0 {
 		return n.parallelism
 	}
+	if n.inheritPar != nil {
+		return n.inheritPar.par()
+	}
 	return n.env.parallelism
 }
+
+// checkAtPlan adds a check that Plan runs, when the operator has the name
+// its errors must show.
+func (n *node) checkAtPlan(check func() error) { n.checks = append(n.checks, check) }
 
 // maxParallelism returns the effective max parallelism: the operator's, the
 // environment's, or 128 raised to 1.5 times the parallelism rounded up to a
@@ -213,8 +225,16 @@ func (e *edge) partitioning(to *node) jobgraph.Partitioning {
 
 // Plan builds and validates the job graph without running anything.
 func (e *Environment) Plan(name string) (*jobgraph.Graph, error) {
-	if len(e.errs) > 0 {
-		return nil, errors.Join(e.errs...)
+	errs := e.errs
+	for _, n := range e.nodes {
+		for _, check := range n.checks {
+			if err := check(); err != nil {
+				errs = append(errs[:len(errs):len(errs)], err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if len(e.nodes) == 0 {
 		return nil, fmt.Errorf("%w: job %q has no operators; add a source and a sink before Execute", ErrInvalidJob, name)

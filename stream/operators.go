@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"math"
 	"time"
 
 	"github.com/sluicehq/sluice/taskmanager/keygroup"
@@ -14,6 +15,13 @@ type chainState struct {
 	done  <-chan struct{}
 	// sized are the keyed backends of the chain, for state accounting.
 	sized []interface{ EstimatedBytes() int64 }
+	// The chain's shape, for the events that go down it (watermarks and
+	// watermark statuses): ops by chain index, next[i] the chained
+	// successors of operator i and outs[i] the network senders it writes
+	// to, one per channel of each of its output edges.
+	ops  []any
+	next [][]int
+	outs [][]outputWriter
 }
 
 // opContext is what an operator subtask is built with.
@@ -118,7 +126,9 @@ func Filter[T any](s *DataStream[T], keep func(T) bool) *DataStream[T] {
 	n.build = func(c *opContext, out any) (any, error) {
 		return &filterOp[T]{ts: c.chain, idx: c.idx, prev: c.prev, keep: keep, out: out.(input[T])}, nil
 	}
-	return streamOf[T](n)
+	res := streamOf[T](n)
+	res.ts = s.ts // the same records: the same timestamps
+	return res
 }
 
 type filterOp[T any] struct {
@@ -193,7 +203,7 @@ func KeyBy[T any, K comparable](s *DataStream[T], key func(T) K) *KeyedStream[K,
 			}
 		}
 	}
-	return &KeyedStream[K, T]{s: &DataStream[T]{env: s.env, op: s.op, ins: ins}, key: key}
+	return &KeyedStream[K, T]{s: &DataStream[T]{env: s.env, op: s.op, ins: ins, ts: s.ts}, key: key}
 }
 
 // keyedNode adds an operator reading the keyed stream.
@@ -277,23 +287,40 @@ func (c *OpenContext[K]) Parallelism() int { return c.parallelism }
 type Context[K comparable] struct {
 	b      *keyedBackend[K]
 	timers *timerService[K] // nil: the function has no OnTimer
+	clock  *eventClock
 }
 
 // Key returns the key of the record being processed.
 func (c *Context[K]) Key() K { return c.b.CurrentKey() }
 
 // Process runs a KeyedProcessFunction made by newFn for each subtask.
+//
+// If the keyed stream has timestamps, ctx.Timestamp() returns the record's.
+// Watermarks reach the operator in order with the records; it fires its
+// event-time timers up to each watermark (in timestamp order), then passes
+// the watermark on. The output has no timestamps: give it some with
+// WithTimestamps if a later operator needs them.
 func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], newFn func() KeyedProcessFunction[K, IN, OUT]) *DataStream[OUT] {
 	n := keyedNode[K, IN, OUT](ks, "process", "Process")
+	extract, _ := timestampsOf(ks.s)
 	n.build = func(c *opContext, out any) (any, error) {
 		b, err := newBackend[K](c)
 		if err != nil {
 			return nil, err
 		}
 		fn := newFn()
+		clock := &eventClock{watermark: math.MinInt64}
 		op := &processOp[K, IN, OUT]{
 			ts: c.chain, idx: c.idx, prev: c.prev, key: ks.key, b: b, fn: fn,
-			ctx: &Context[K]{b: b}, em: newEmitter[OUT](c, out),
+			ctx: &Context[K]{b: b, clock: clock}, clock: clock, em: newEmitter[OUT](c, out),
+		}
+		if extract != nil {
+			clock.timestamp = func() (int64, bool) {
+				if op.batch == nil {
+					return 0, false // a timer is firing
+				}
+				return extract(op.batch[op.at]), true
+			}
 		}
 		if h, ok := fn.(TimerHandler[K, OUT]); ok {
 			// Registered before Open, so that the function cannot take
@@ -302,8 +329,10 @@ func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], newFn func() Key
 				return nil, err
 			}
 			op.ctx.timers = op.timers
-			tctx := &TimerContext[K]{Context: *op.ctx, domain: ProcessingTime}
-			op.onTimer = func(at int64) error { return h.OnTimer(tctx, time.Unix(0, at), op.em) }
+			pctx := &TimerContext[K]{Context: *op.ctx, domain: ProcessingTime}
+			op.onTimer = func(at int64) error { pctx.at = at; return h.OnTimer(pctx, time.Unix(0, at), op.em) }
+			ectx := &TimerContext[K]{Context: *op.ctx, domain: EventTime}
+			op.onEventTimer = func(at int64) error { ectx.at = at; return h.OnTimer(ectx, time.UnixMilli(at), op.em) }
 		}
 		c.chain.cur = c.idx
 		if err := fn.Open(&OpenContext[K]{b: b, subtask: c.subtask, parallelism: c.parallelism}); err != nil {
@@ -315,27 +344,49 @@ func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], newFn func() Key
 }
 
 type processOp[K comparable, IN, OUT any] struct {
-	ts        *chainState
-	idx, prev int
-	key       func(IN) K
-	b         *keyedBackend[K]
-	fn        KeyedProcessFunction[K, IN, OUT]
-	ctx       *Context[K]
-	em        *emitter[OUT]
-	timers    *timerService[K]     // nil: fn is no TimerHandler
-	onTimer   func(at int64) error // calls fn's OnTimer
+	ts           *chainState
+	idx, prev    int
+	key          func(IN) K
+	b            *keyedBackend[K]
+	fn           KeyedProcessFunction[K, IN, OUT]
+	ctx          *Context[K]
+	clock        *eventClock
+	em           *emitter[OUT]
+	timers       *timerService[K]     // nil: fn is no TimerHandler
+	onTimer      func(at int64) error // calls fn's OnTimer for a processing-time timer
+	onEventTimer func(at int64) error // and for an event-time timer
+	// The record being processed, for ctx.Timestamp.
+	batch []IN
+	at    int
 }
 
 func (o *processOp[K, IN, OUT]) push(in []IN) {
 	o.ts.cur = o.idx
+	o.batch = in
 	for i := range in {
+		o.at = i
 		o.b.setKey(o.key(in[i]))
 		if err := o.fn.ProcessElement(o.ctx, in[i], o.em); err != nil {
 			fail(err)
 		}
 	}
+	o.batch = nil
 	o.em.emit()
 	o.ts.cur = o.prev
+}
+
+// watermark moves the operator's event time to wm and fires the event-time
+// timers it reached; what they emit goes down the chain before wm does.
+func (o *processOp[K, IN, OUT]) watermark(wm int64) (bool, error) {
+	o.clock.watermark = wm
+	if o.timers == nil {
+		return true, nil
+	}
+	if err := o.timers.fire(EventTime, wm, o.onEventTimer); err != nil {
+		return false, err
+	}
+	o.em.emit()
+	return true, nil
 }
 
 // fanout passes each batch to several outputs.

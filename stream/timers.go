@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -16,12 +17,11 @@ type TimeDomain uint8
 
 const (
 	// ProcessingTime is the wall clock of the machine that runs the
-	// operator.
+	// operator. Its timers are time.Time values, kept to the nanosecond.
 	ProcessingTime TimeDomain = iota
-	// eventTime is the time of the records, as watermarks advance it. It
-	// has its queue and its place in the checkpointed timers already; it
-	// gets registration methods once watermarks exist.
-	eventTime
+	// EventTime is the time of the records, as watermarks advance it. Its
+	// timers are milliseconds since the epoch, like record timestamps.
+	EventTime
 	numDomains
 )
 
@@ -29,7 +29,7 @@ func (d TimeDomain) String() string {
 	switch d {
 	case ProcessingTime:
 		return "processing time"
-	case eventTime:
+	case EventTime:
 		return "event time"
 	}
 	return fmt.Sprintf("TimeDomain(%d)", uint8(d))
@@ -40,7 +40,9 @@ func (d TimeDomain) String() string {
 // with its keyed state.
 type TimerHandler[K comparable, OUT any] interface {
 	// OnTimer is called when a timer is due, t being the time it was
-	// registered for. ctx.Key() is the key that registered it, states read
+	// registered for: for an event-time timer (ctx.TimeDomain() is
+	// EventTime), time.UnixMilli of its timestamp, which t.UnixMilli()
+	// gives back. ctx.Key() is the key that registered it, states read
 	// and write that key's values, and ctx can register and delete that
 	// key's timers. out is the same collector ProcessElement emits to.
 	OnTimer(ctx *TimerContext[K], t time.Time, out Collector[OUT]) error
@@ -51,10 +53,21 @@ type TimerHandler[K comparable, OUT any] interface {
 type TimerContext[K comparable] struct {
 	Context[K]
 	domain TimeDomain
+	at     int64 // the timer's time: ms for event time, ns for processing time
 }
 
 // TimeDomain returns the clock of the timer that fired.
 func (c *TimerContext[K]) TimeDomain() TimeDomain { return c.domain }
+
+// Timestamp returns, for an event-time timer, its timestamp in milliseconds
+// since the epoch, as Flink's OnTimerContext.timestamp; for a
+// processing-time timer, false.
+func (c *TimerContext[K]) Timestamp() (int64, bool) {
+	if c.domain == EventTime {
+		return c.at, true
+	}
+	return 0, false
+}
 
 // CurrentProcessingTime returns the processing time: the wall clock.
 func (c *Context[K]) CurrentProcessingTime() time.Time { return time.Now() }
@@ -74,6 +87,52 @@ func (c *Context[K]) RegisterProcessingTimeTimer(t time.Time) {
 // is one that has not fired.
 func (c *Context[K]) DeleteProcessingTimeTimer(t time.Time) {
 	c.service("DeleteProcessingTimeTimer").delete(ProcessingTime, t.UnixNano())
+}
+
+// RegisterEventTimeTimer asks for OnTimer to be called for the current key
+// once the watermark reaches t, in milliseconds since the epoch (timer t
+// fires when the watermark is t or more). A time the watermark has already
+// reached fires at the next watermark. A key has at most one timer per
+// timestamp. Event-time timers fire in timestamp order, once every record
+// that came before the watermark has been processed; a timer that OnTimer
+// registers at or below the watermark fires in the same round. At the end
+// of a bounded input the watermark goes to math.MaxInt64, so every pending
+// event-time timer fires (processing-time timers are dropped then). The
+// function must implement TimerHandler.
+func (c *Context[K]) RegisterEventTimeTimer(t int64) {
+	c.service("RegisterEventTimeTimer").register(EventTime, t)
+}
+
+// DeleteEventTimeTimer removes the current key's event-time timer for t, if
+// there is one that has not fired.
+func (c *Context[K]) DeleteEventTimeTimer(t int64) {
+	c.service("DeleteEventTimeTimer").delete(EventTime, t)
+}
+
+// CurrentWatermark returns the operator's event time: the watermark of its
+// input, in milliseconds since the epoch; math.MinInt64 before the first
+// watermark. In OnTimer of an event-time timer it is the watermark that
+// fired the timer.
+func (c *Context[K]) CurrentWatermark() int64 { return c.clock.watermark }
+
+// Timestamp returns the timestamp of the record being processed, in
+// milliseconds since the epoch, and false when the input stream has no
+// timestamps (see AssignTimestampsAndWatermarks and WithTimestamps) or no
+// record is being processed.
+func (c *Context[K]) Timestamp() (int64, bool) {
+	if c.clock.timestamp == nil {
+		return 0, false
+	}
+	return c.clock.timestamp()
+}
+
+// eventClock is the event time of one keyed operator subtask as its
+// Contexts see it.
+type eventClock struct {
+	watermark int64
+	// timestamp returns the timestamp of the record being processed; nil
+	// when the input has no timestamps.
+	timestamp func() (int64, bool)
 }
 
 func (c *Context[K]) service(method string) *timerService[K] {
@@ -146,12 +205,17 @@ func (s *timerService[K]) next(d TimeDomain) (int64, bool) {
 }
 
 // fire calls onTimer for each timer of domain d due at now, in timestamp
-// order, with its key as the current key. Timers that onTimer registers are
-// left for the next call, so that one call ends even if every timer
-// registers another that is due.
+// order, with its key as the current key. Processing-time timers that
+// onTimer registers are left for the next call, so that one call ends even
+// if every timer registers another that is due. Event-time timers that
+// onTimer registers fire in the same call if the watermark has reached
+// them, as in Flink: there may be no next watermark.
 func (s *timerService[K]) fire(d TimeDomain, now int64, onTimer func(at int64) error) error {
 	q := &s.queues[d]
 	limit := q.seq
+	if d == EventTime {
+		limit = math.MaxUint64
+	}
 	for {
 		t, ok := q.peek()
 		if !ok || t.at > now || t.seq >= limit {
@@ -239,7 +303,8 @@ func (s *timerSet[K]) empty() bool {
 // timerSetVersion is the first byte of an encoded timerSet:
 //
 //	version, key (its codec), then per time domain (processing, event):
-//	count (uvarint), timestamps in ascending order (varint nanoseconds)
+//	count (uvarint), timestamps in ascending order (varint: nanoseconds
+//	for processing time, milliseconds for event time)
 const timerSetVersion = 1
 
 // AppendBinary encodes s for the keyed-state snapshot.
@@ -301,7 +366,7 @@ func (s *timerSet[K]) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-// timer is one timer of a queue: a key and a time, in nanoseconds.
+// timer is one timer of a queue: a key and a time (in the domain's unit).
 type timer[K comparable] struct {
 	at  int64
 	key K

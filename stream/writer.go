@@ -29,6 +29,11 @@ type outputWriter interface {
 	end()
 	// barrier sends the barrier of checkpoint id after what was flushed.
 	barrier(id int64)
+	// watermark sends watermark wm after the records added before it.
+	watermark(wm int64)
+	// status sends the watermark status (idle or active again) after the
+	// records added before it.
+	status(idle bool)
 }
 
 // sender is the producer end of one channel as the partitioners use it.
@@ -100,14 +105,35 @@ func (w *chanWriter[T]) flush() {
 	}
 }
 
-func (w *chanWriter[T]) barrier(id int64) {
+func (w *chanWriter[T]) barrier(id int64) { w.event(network.EventBarrier, id) }
+
+func (w *chanWriter[T]) watermark(wm int64) { w.event(network.EventWatermark, wm) }
+
+func (w *chanWriter[T]) status(idle bool) {
+	if idle {
+		w.event(network.EventIdle, 0)
+	} else {
+		w.event(network.EventActive, 0)
+	}
+}
+
+// event sends an event after the records added so far; it takes a credit
+// like a batch.
+func (w *chanWriter[T]) event(ev network.Event, value int64) {
 	w.flush()
 	if w.box == nil {
 		w.acquire()
 	}
 	w.buf = w.buf[:0]
 	*w.box = w.buf
-	w.ch.SendBarrier(id, w.box)
+	switch ev {
+	case network.EventBarrier:
+		w.ch.SendBarrier(value, w.box)
+	case network.EventWatermark:
+		w.ch.SendWatermark(value, w.box)
+	default:
+		w.ch.Send(ev, w.box)
+	}
 	w.box, w.buf = nil, nil
 }
 
@@ -184,6 +210,24 @@ func (w *frameWriter[T]) flush() {
 func (w *frameWriter[T]) barrier(id int64) {
 	w.flush()
 	if err := w.rc.SendBarrier(id); err != nil {
+		fail(err)
+	}
+}
+
+func (w *frameWriter[T]) watermark(wm int64) {
+	w.flush()
+	if err := w.rc.SendWatermark(wm); err != nil {
+		fail(err)
+	}
+}
+
+func (w *frameWriter[T]) status(idle bool) {
+	w.flush()
+	ev := network.EventActive
+	if idle {
+		ev = network.EventIdle
+	}
+	if err := w.rc.Send(ev, nil); err != nil {
 		fail(err)
 	}
 }

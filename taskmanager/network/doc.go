@@ -11,8 +11,9 @@
 // processed it. A slow consumer therefore stops exactly the producers that
 // feed it, memory per channel is bounded by credits × batch size, and the
 // inbox, sized to the sum of all credits, never blocks a push. Events
-// (end of stream; later barriers and watermarks) ride in-band and take a
-// credit like data does, so they keep their order relative to records.
+// (end of stream, checkpoint barriers, watermarks and watermark statuses)
+// ride in-band and take a credit like data does, so they keep their order
+// relative to records.
 //
 // Inside a TaskManager (and in the embedded mini-cluster) channels are
 // in-process and batches are typed records. An inbox is closed (Inbox.Close,
@@ -70,7 +71,13 @@
 // 1 ≤ credits ≤ 1024 and channels × credits ≤ 2^20; unknown fields are
 // rejected. Frames follow:
 //
-//	kind (1 byte: 0 records, 1 end of stream) | payload length (4 bytes, little-endian, ≤ MaxFramePayload) | payload
+//	kind (1 byte) | payload length (4 bytes, little-endian, ≤ MaxFramePayload) | payload
+//
+// The kinds are 0 records (serialized records), 1 end of stream, 2 barrier
+// (the checkpoint id, 8 bytes little-endian), 3 watermark (milliseconds
+// since the epoch, 8 bytes little-endian two's complement), 4 idle and 5
+// active (watermark statuses, no payload). A frame of kinds 2 to 5 with
+// another payload length is a protocol violation.
 //
 // After the end of stream the producer closes the stream (RemoteChannel.Close
 // sends the end of stream if Send has not).

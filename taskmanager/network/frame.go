@@ -47,7 +47,11 @@ const (
 	kindRecords      = 0
 	kindEndOfStream  = 1
 	kindBarrier      = 2 // payload: the checkpoint id, 8 bytes little-endian
+	kindWatermark    = 3 // payload: the watermark, 8 bytes little-endian (two's complement)
+	kindIdle         = 4 // no payload
+	kindActive       = 5 // no payload
 	barrierPayload   = 8
+	watermarkPayload = 8
 	helloAccepted    = 1
 	helloDuplicate   = 2
 	maxChannels      = 1 << 16
@@ -180,6 +184,12 @@ func putFrameHeader(b []byte, ev Event, n int) {
 		b[0] = kindEndOfStream
 	case EventBarrier:
 		b[0] = kindBarrier
+	case EventWatermark:
+		b[0] = kindWatermark
+	case EventIdle:
+		b[0] = kindIdle
+	case EventActive:
+		b[0] = kindActive
 	default:
 		b[0] = kindRecords
 	}
@@ -203,12 +213,18 @@ func readFrame(r io.Reader, f *Frame, hdr *[frameHeaderLen]byte) (Event, error) 
 		ev = EventEndOfStream
 	case kindBarrier:
 		ev = EventBarrier
+	case kindWatermark:
+		ev = EventWatermark
+	case kindIdle:
+		ev = EventIdle
+	case kindActive:
+		ev = EventActive
 	default:
 		return 0, fmt.Errorf("%w: unknown frame kind %d", ErrProtocol, hdr[0])
 	}
 	n := binary.LittleEndian.Uint32(hdr[1:])
-	if ev == EventBarrier && n != barrierPayload {
-		return 0, fmt.Errorf("%w: a barrier frame of %d bytes, want %d", ErrProtocol, n, barrierPayload)
+	if want, fixed := eventPayload(ev); fixed && n != uint32(want) {
+		return 0, fmt.Errorf("%w: %s frame of %d bytes, want %d", ErrProtocol, eventName(ev), n, want)
 	}
 	if n > MaxFramePayload {
 		return 0, fmt.Errorf("%w: %w: %d bytes, limit %d", ErrProtocol, ErrFrameTooLarge, n, MaxFramePayload)
@@ -245,5 +261,41 @@ func (br *byteReader) ReadByte() (byte, error) {
 	return br.b[0], nil
 }
 
+// eventPayload returns the payload length that frames of event ev must
+// have, and false when it may vary (records, end of stream).
+func eventPayload(ev Event) (int, bool) {
+	switch ev {
+	case EventBarrier:
+		return barrierPayload, true
+	case EventWatermark:
+		return watermarkPayload, true
+	case EventIdle, EventActive:
+		return 0, true
+	}
+	return 0, false
+}
+
+// eventName names an event in errors.
+func eventName(ev Event) string {
+	switch ev {
+	case EventNone:
+		return "a record"
+	case EventEndOfStream:
+		return "an end-of-stream"
+	case EventBarrier:
+		return "a barrier"
+	case EventWatermark:
+		return "a watermark"
+	case EventIdle:
+		return "an idle"
+	case EventActive:
+		return "an active"
+	}
+	return fmt.Sprintf("an event %d", ev)
+}
+
 // barrierID reads the checkpoint id of a barrier frame's payload.
 func barrierID(f *Frame) int64 { return int64(binary.LittleEndian.Uint64(f.Data)) }
+
+// watermarkOf reads the watermark of a watermark frame's payload.
+func watermarkOf(f *Frame) int64 { return int64(binary.LittleEndian.Uint64(f.Data)) }

@@ -98,8 +98,12 @@ func (d *DataPlane) serveStream(s *session, st *yamux.Stream) {
 			}
 			return
 		}
-		if ev == EventBarrier {
+		switch ev {
+		case EventBarrier:
 			ch.SendBarrier(barrierID(f), f)
+			continue
+		case EventWatermark:
+			ch.SendWatermark(watermarkOf(f), f)
 			continue
 		}
 		ch.Send(ev, f)

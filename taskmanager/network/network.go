@@ -23,6 +23,16 @@ const (
 	// channel belongs to checkpoint Buffer.Checkpoint, every record after
 	// it to the next.
 	EventBarrier
+	// EventWatermark is a watermark: the producer will send no more
+	// records with a timestamp at or below Buffer.Watermark (milliseconds
+	// since the epoch), bar late ones. A producer sends it on every
+	// channel of every output, whatever the partitioning.
+	EventWatermark
+	// EventIdle and EventActive are watermark statuses: an idle channel
+	// sends neither records nor watermarks for a while, so its consumer
+	// leaves it out of its input watermark until it is active again.
+	EventIdle
+	EventActive
 )
 
 // Buffer is the unit pushed through a channel.
@@ -33,6 +43,8 @@ type Buffer struct {
 	Event Event
 	// Checkpoint is the id of a barrier's checkpoint.
 	Checkpoint int64
+	// Watermark is the timestamp of a watermark.
+	Watermark int64
 	// Batch is the credit this buffer holds: for record buffers, a batch of
 	// typed records made by the producer's code (for example a *[]T); for
 	// events, whatever batch the producer had to take. The consumer gives
@@ -141,6 +153,12 @@ func (c *Channel) Send(ev Event, batch any) {
 // from Acquire. It never blocks.
 func (c *Channel) SendBarrier(id int64, batch any) {
 	c.inbox.queue <- Buffer{Channel: c.index, Event: EventBarrier, Checkpoint: id, Batch: batch}
+}
+
+// SendWatermark pushes watermark wm, holding a batch got from Acquire. It
+// never blocks.
+func (c *Channel) SendWatermark(wm int64, batch any) {
+	c.inbox.queue <- Buffer{Channel: c.index, Event: EventWatermark, Watermark: wm, Batch: batch}
 }
 
 // Exchange is the registry through which the producers and consumers of the

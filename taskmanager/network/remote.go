@@ -89,8 +89,9 @@ func (c *RemoteChannel) watch() {
 		"channel", c.header.Channel, "err", err)
 }
 
-// Send writes one frame: records (EventNone) or the end of stream, whose
-// payload is usually empty. It blocks while the stream's window is
+// Send writes one frame: records (EventNone), the end of stream, whose
+// payload is usually empty, or another event with its payload (see
+// SendBarrier and SendWatermark; EventIdle and EventActive have none). It blocks while the stream's window is
 // exhausted, that is while the consumer applies backpressure. The payload
 // may be at most MaxFramePayload bytes and may be reused once Send returns.
 //
@@ -103,8 +104,12 @@ func (c *RemoteChannel) Send(ev Event, payload []byte) error {
 	if c.ended {
 		return fmt.Errorf("%w: send after end of stream", ErrClosed)
 	}
-	if ev != EventNone && ev != EventEndOfStream && ev != EventBarrier {
+	if ev > EventActive {
 		return fmt.Errorf("network: event %d cannot be sent to a remote channel", ev)
+	}
+	if want, fixed := eventPayload(ev); fixed && len(payload) != want {
+		// The reader would reset the stream for such a frame.
+		return fmt.Errorf("network: %s frame needs %d payload bytes, got %d", eventName(ev), want, len(payload))
 	}
 	if len(payload) > MaxFramePayload {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(payload), MaxFramePayload)
@@ -143,6 +148,13 @@ func (c *RemoteChannel) SendBarrier(id int64) error {
 	var p [barrierPayload]byte
 	binary.LittleEndian.PutUint64(p[:], uint64(id))
 	return c.Send(EventBarrier, p[:])
+}
+
+// SendWatermark writes watermark wm.
+func (c *RemoteChannel) SendWatermark(wm int64) error {
+	var p [watermarkPayload]byte
+	binary.LittleEndian.PutUint64(p[:], uint64(wm))
+	return c.Send(EventWatermark, p[:])
 }
 
 // sendErr classifies why a frame could not be written.

@@ -8,7 +8,8 @@
 // drives the chain: reads the inbox, hands each buffer to the chain, flushes
 // partly filled output batches when the task is about to wait for input or
 // the buffer timeout has passed, fires the chain's timers when they are due
-// (waking its wait for input at the next deadline, see Timers), ends the
-// outputs when the inputs end, and turns a panic in user code into an error
-// that names the operator.
+// (waking its wait for input at the next deadline, see Timers), computes the
+// task's input watermark from its channels' watermarks and tells the chain
+// when it advances (see EventTime), ends the outputs when the inputs end,
+// and turns a panic in user code into an error that names the operator.
 package task

@@ -168,6 +168,8 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 	open := inbox.Channels()
 	ended := make([]bool, open)
 	al := newAligner(open, cp.Aligned)
+	wms := newValve(open)
+	et, _ := chain.(EventTime)
 	queue := inbox.Queue()
 	w := newWakeup(chain)
 	defer w.stop()
@@ -221,6 +223,9 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 			if !ended[b.Channel] {
 				ended[b.Channel] = true
 				open--
+				if err := wms.tell(wms.end(b.Channel), chain, et); err != nil {
+					return err
+				}
 			}
 			if al.complete(ended) {
 				if err := alignedSnapshot(chain, cp, al); err != nil {
@@ -233,6 +238,21 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 				if err := alignedSnapshot(chain, cp, al); err != nil {
 					return err
 				}
+			}
+		case network.EventWatermark:
+			inbox.Recycle(b)
+			if err := wms.tell(wms.watermark(b.Channel, b.Watermark), chain, et); err != nil {
+				return err
+			}
+		case network.EventIdle:
+			inbox.Recycle(b)
+			if err := wms.tell(wms.markIdle(b.Channel), chain, et); err != nil {
+				return err
+			}
+		case network.EventActive:
+			inbox.Recycle(b)
+			if err := wms.tell(wms.markActive(b.Channel), chain, et); err != nil {
+				return err
 			}
 		}
 		now := time.Now()
