@@ -6,10 +6,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/examples/nexmark"
 )
 
 // benchRecords is how many 100-byte records cross the data plane per round.
@@ -179,4 +182,63 @@ func BenchmarkRecovery(b *testing.B) {
 	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 	b.ReportMetric(float64(total.Milliseconds())/rounds, "mean-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkNexmarkAcrossTaskManagers runs each Nexmark query that the
+// stream API expresses at parallelism 2 on two TaskManager processes of
+// one slot each (so every shuffle crosses the data plane), and the query's
+// plain single-goroutine Go loop over the same events in the same run. It
+// reports, per query, events per second, per core (the machine's cores,
+// which the JobManager and both TaskManagers share) and the ratio to the
+// plain loop. SLUICE_NEXMARK_EVENTS sets the events per query (default
+// 10 M).
+func BenchmarkNexmarkAcrossTaskManagers(b *testing.B) {
+	events := int64(10_000_000)
+	if s := os.Getenv("SLUICE_NEXMARK_EVENTS"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			b.Fatalf("SLUICE_NEXMARK_EVENTS=%q: want a positive number", s)
+		}
+		events = n
+	}
+	cores := float64(runtime.NumCPU())
+	for _, name := range nexmark.QueryNames() {
+		q := nexmark.Queries[name]
+		if q.Build == nil {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			c := startJobManager(b, "--provider", "standalone")
+			args := []string{"run", "--query", name, "--events", strconv.FormatInt(events, 10), "--parallelism", "2"}
+			c.startTaskManager(b, "tm-1", 1, bins.nexmark, args...)
+			c.startTaskManager(b, "tm-2", 1, bins.nexmark, args...)
+			c.waitTaskManagers(b, 2)
+			id := c.submit(b, bins.nexmark, args...)
+			d := c.waitJob(b, id, 10*time.Minute, "finished", "failed")
+			if d.State != "finished" {
+				b.Fatalf("%s: job %s: %s", name, d.State, d.Error)
+			}
+			hosts := map[string]bool{}
+			for _, st := range d.Tasks {
+				hosts[st.TaskManager] = true
+			}
+			if len(hosts) != 2 {
+				b.Fatalf("%s ran on %d TaskManagers, want 2", name, len(hosts))
+			}
+			took := d.End.Sub(d.Start)
+			cfg := nexmark.Config{Events: events}
+			start := time.Now()
+			res := q.Plain(cfg, false)
+			plain := time.Since(start)
+			if res.Count() == 0 && name != "q3" {
+				b.Fatalf("%s: the plain loop produced nothing", name)
+			}
+			rate, plainRate := float64(events)/took.Seconds(), float64(events)/plain.Seconds()
+			b.ReportMetric(rate, "events/s")
+			b.ReportMetric(rate/cores, "events/s/core")
+			b.ReportMetric(plainRate, "plain-events/s")
+			b.ReportMetric(rate/plainRate, "ratio")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }

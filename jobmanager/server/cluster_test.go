@@ -23,7 +23,7 @@ import (
 
 // Binaries built once for all tests.
 var bins struct {
-	jobmanager, jmctl, testjob, wordcount, s3backend, filebackend string
+	jobmanager, jmctl, testjob, wordcount, s3backend, filebackend, nexmark string
 }
 
 func TestMain(m *testing.M) {
@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 	bins.testjob = build("./testdata/testjob", "testjob")
 	bins.wordcount = build("github.com/sluicehq/sluice/examples/wordcount", "wordcount")
 	bins.s3backend = build("github.com/sluicehq/sluice/backends/s3", "sluice-backend-s3")
+	bins.nexmark = build("github.com/sluicehq/sluice/examples/nexmark/cmd/nexmark", "nexmark")
 	bins.filebackend = build("github.com/sluicehq/sluice/plugins/testdata/filebackend", "filebackend")
 	code := m.Run()
 	os.RemoveAll(dir)
