@@ -202,11 +202,7 @@ func (jm *JobManager) checkpointActions(j *jobEntry, acts []checkpoint.Action) {
 		case checkpoint.Complete:
 			jm.log.Info("checkpoint completed", "job", j.id, "checkpoint", cp.ID, "bytes", cp.Size(), "duration", cp.Duration(), "savepoint", cp.Savepoint)
 			if cp.Savepoint {
-				jm.timers.Add(1)
-				go func() {
-					defer jm.timers.Done()
-					jm.writeSavepoint(j, cp)
-				}()
+				jm.background(func() { jm.writeSavepoint(j, cp) })
 			}
 		case checkpoint.Abort, checkpoint.Discard:
 			if a.Kind == checkpoint.Abort {
@@ -234,15 +230,13 @@ func (jm *JobManager) deleteObjects(names []string) {
 	if jm.cfg.Snapshots == nil || len(names) == 0 {
 		return
 	}
-	jm.timers.Add(1)
-	go func() {
-		defer jm.timers.Done()
+	jm.background(func() {
 		for _, name := range names {
 			if err := jm.cfg.Snapshots.Delete(context.Background(), name); err != nil && !errors.Is(err, context.Canceled) {
 				jm.log.Warn("deleting a snapshot", "object", name, "err", err)
 			}
 		}
-	}()
+	})
 }
 
 // Checkpoints returns a job's recent checkpoints and savepoints.

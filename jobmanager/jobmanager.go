@@ -116,7 +116,11 @@ type JobManager struct {
 	started map[string]string
 	closed  bool
 	timers  sync.WaitGroup
-	stop    chan struct{}
+	// spawnMu guards draining: Close waits for timers, and background
+	// must not add to it meanwhile.
+	spawnMu  sync.Mutex
+	draining bool
+	stop     chan struct{}
 }
 
 type tmEntry struct {
@@ -725,8 +729,29 @@ func (jm *JobManager) Close() error {
 		}
 	}
 	close(jm.stop)
+	jm.spawnMu.Lock()
+	jm.draining = true
+	jm.spawnMu.Unlock()
 	jm.timers.Wait()
 	return nil
+}
+
+// background runs f on its own goroutine, which Close waits for; once Close
+// is waiting, f runs on the caller's goroutine instead (a late checkpoint
+// acknowledgement still cleans up after itself).
+func (jm *JobManager) background(f func()) {
+	jm.spawnMu.Lock()
+	if jm.draining {
+		jm.spawnMu.Unlock()
+		f()
+		return
+	}
+	jm.timers.Add(1)
+	jm.spawnMu.Unlock()
+	go func() {
+		defer jm.timers.Done()
+		f()
+	}()
 }
 
 func errUnknownJob(id string) error { return fmt.Errorf("%w %q", ErrUnknownJob, id) }
