@@ -83,10 +83,13 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 	for i := len(uids) - 1; i >= 0; i-- {
 		n := e.byUID[uids[i]]
 		var outs []any
+		var sides map[string][]any // side outputs by name (see SideOutput)
 		for _, ge := range d.Graph.Outputs(n.uid) {
 			target := e.byUID[ge.Target]
 			if j := slices.Index(uids, ge.Target); j >= 0 {
-				outs = append(outs, c.ops[j])
+				if !routeSide(&sides, n.edgeTo(target), c.ops[j]) {
+					outs = append(outs, c.ops[j])
+				}
 				c.state.next[i] = append(c.state.next[i], j)
 				continue
 			}
@@ -110,7 +113,11 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 				top, _ := d.Graph.Operator(target.uid)
 				spec.route = in.route(top.MaxParallelism, top.Parallelism)
 			}
-			outs = append(outs, n.writer(spec))
+			if in := n.edgeTo(target); in != nil && in.side != nil {
+				routeSide(&sides, in, in.side.writer(spec))
+			} else {
+				outs = append(outs, n.writer(spec))
+			}
 		}
 		var out any
 		switch len(outs) {
@@ -133,7 +140,7 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 		c.state.cur = i
 		built, err := n.build(&opContext{
 			chain: &c.state, idx: i, prev: prev, name: n.name, env: e,
-			subtask: d.Subtask, parallelism: op.Parallelism, maxPar: op.MaxParallelism,
+			subtask: d.Subtask, parallelism: op.Parallelism, maxPar: op.MaxParallelism, sides: sides,
 		}, out)
 		if err != nil {
 			return nil, fmt.Errorf("operator %q: %w", n.name, err)
@@ -144,8 +151,12 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 	if src, ok := c.ops[0].(sourceHead); ok {
 		c.source = src
 	} else {
-		for range d.Inputs {
-			c.inputs = append(c.inputs, head.input(c.ops[0]))
+		for _, in := range d.Inputs {
+			feed := head.input
+			if ie := e.byUID[in.Source].edgeTo(head); ie != nil && ie.input != nil {
+				feed = ie.input // a two-input operator: the edge's side
+			}
+			c.inputs = append(c.inputs, feed(c.ops[0]))
 		}
 		for ch := range task.InputChannels(d.Graph, d.Inputs) {
 			c.edgeOf = append(c.edgeOf, task.EdgeOf(d.Graph, d.Inputs, ch))

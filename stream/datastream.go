@@ -40,8 +40,8 @@ func (s *DataStream[T]) Environment() *Environment { return s.env }
 // operator returns the operator to configure, or records an error when the
 // stream is not an operator's output.
 func (s *DataStream[T]) operator(setting string) *node {
-	if s.op == nil || len(s.ins) != 1 || s.ins[0].part != "" {
-		s.env.fail(fmt.Errorf("%w: %s was called on a union or repartitioned stream; set it on the operator that produces the stream", ErrInvalidJob, setting))
+	if s.op == nil || len(s.ins) != 1 || s.ins[0].part != "" || s.ins[0].side != nil {
+		s.env.fail(fmt.Errorf("%w: %s was called on a union, repartitioned or side-output stream; set it on the operator that produces the stream", ErrInvalidJob, setting))
 		return nil
 	}
 	return s.op

@@ -34,6 +34,8 @@ type node struct {
 	inheritPar *node
 	// checks are run by Plan, once the operator has its final name.
 	checks []func() error
+	// sides are the side outputs the operator declares (see SideOutput).
+	sides []*sideOutput
 
 	// build makes one subtask of the operator: given its output (an
 	// input[OUT], nil for a sink) it returns its own input (an input[IN],
@@ -60,6 +62,13 @@ type edge struct {
 	// consumer subtask, for a consumer of the given max parallelism and
 	// parallelism. Its hasher is private to the call.
 	route func(maxPar, par int) any
+	// input, on an input of a two-input operator, makes the function that
+	// feeds this edge's buffers to the operator's side it belongs to (see
+	// twoInputNode); nil: the node's input.
+	input func(in any) func(*network.Buffer) int
+	// side, if set, is the side output of from that the edge carries,
+	// instead of its main output (see SideOutput).
+	side *sideOutput
 }
 
 // newNode adds an operator producing OUT records.
@@ -287,9 +296,13 @@ func (e *Environment) Plan(name string) (*jobgraph.Graph, error) {
 			continue
 		}
 		n := e.byUID[edge.Source]
-		if err := n.codecErr(); err != nil {
+		codecErr, outType := n.codecErr, n.outType
+		if in := n.edgeTo(e.byUID[edge.Target]); in != nil && in.side != nil {
+			codecErr, outType = in.side.codecErr, in.side.outType.String()
+		}
+		if err := codecErr(); err != nil {
 			return nil, fmt.Errorf("%w: operator %q sends %s records to %q over an exchange, which needs a codec: %w",
-				ErrInvalidJob, n.name, n.outType, e.byUID[edge.Target].name, err)
+				ErrInvalidJob, n.name, outType, e.byUID[edge.Target].name, err)
 		}
 	}
 	e.planned = g

@@ -40,6 +40,9 @@ type opContext struct {
 	parallelism int
 	maxPar      int
 	env         *Environment
+	// sides are the consumers of the operator's side outputs, by name
+	// (see sideOutputOf).
+	sides map[string][]any
 }
 
 // fail aborts the task with err; the task loop reports it with the operator.

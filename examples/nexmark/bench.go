@@ -15,7 +15,7 @@ import (
 // SLUICE_MODE says otherwise, and returns its results and job status.
 func RunStream(ctx context.Context, q Query, cfg Config, parallelism int, collect bool) (Results, *stream.JobResult, error) {
 	if q.Build == nil {
-		return nil, nil, fmt.Errorf("%s needs windows, which the stream API does not have yet; only its reference and plain loop exist", q.Name)
+		return nil, nil, fmt.Errorf("%s has no stream implementation; only its reference and plain loop exist", q.Name)
 	}
 	env := stream.NewEnvironment()
 	if parallelism > 0 {

@@ -126,22 +126,16 @@
 //   - q8 monitor new users: per tumbling 10 s window, the persons who
 //     registered in it and created an auction in it.
 //
-// q5, q7 and q8 need event-time windows, which the stream API does not
-// have yet: they have their reference and their plain loop (PlainQ5,
-// PlainQ7, PlainQ8, with a bounded-out-of-orderness watermark of
-// Config.MaxOutOfOrderness), and their registry entry's Build is nil. To
-// add one: write Q5(events *stream.DataStream[Event], cfg Config)
-// *stream.DataStream[Q5Row] (Q7 → Q7Row, Q8 → Q8Row) that gives the events
-// their timestamps, Event.DateTime (ms), and a watermark of bounded
-// out-of-orderness cfg.MaxOutOfOrderness() ms, with windows aligned to the
-// epoch as the references' (Q5WindowSize, Q5WindowSlide, Q7WindowSize,
-// Q8WindowSize); then set Build: build("Q5 Sink", Q5, nil) in Queries. The
-// tests and the benchmark pick it up.
+// q5 and q7 run on event-time windows (stream.Window with sliding and
+// tumbling assigners), q8 on a window co-group (stream.CoGroupWindow); all
+// three give the events their timestamps, Event.DateTime (ms), and a
+// watermark of bounded out-of-orderness Config.MaxOutOfOrderness(), with
+// windows aligned to the epoch as the references' (Q5WindowSize,
+// Q5WindowSlide, Q7WindowSize, Q8WindowSize).
 //
 // # Registry, plain loops and benchmark
 //
-// Queries maps a name to a Query: Build (the stream query and a sink, nil
-// until it can be expressed), Reference and Plain, all giving Results with
+// Queries maps a name to a Query: Build (the stream query and a sink), Reference and Plain, all giving Results with
 // the same canonical form, so tests compare them. The plain loops
 // (PlainQ0 ...) compute each query in one goroutine with maps and call the
 // same user functions as the stream queries; Bench and BenchmarkNexmark run

@@ -9,8 +9,7 @@
 // SLUICE_MODE says so, so that `jmctl submit` can run it on a cluster. bench
 // runs each query at parallelism 1 on the embedded mini-cluster and as a
 // plain single-goroutine Go loop over the same events, alternately, and
-// prints the best rate of each; queries that need windows (q5, q7, q8) have
-// only their plain loop measured for now.
+// prints the best rate of each.
 package main
 
 import (
@@ -63,7 +62,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			q := nexmark.Queries[name]
 			note := ""
 			if q.Build == nil {
-				note = " (reference and plain loop only, until windows)"
+				note = " (reference and plain loop only)"
 			}
 			fmt.Fprintf(stdout, "%-3s %s%s\n", name, q.Description, note)
 		}
@@ -120,7 +119,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if q.Build == nil {
-		return fmt.Errorf("%s needs windows, which the stream API does not have yet; `nexmark bench --queries %s` runs its plain loop", q.Name, q.Name)
+		return fmt.Errorf("%s has no stream implementation; `nexmark bench --queries %s` runs its plain loop", q.Name, q.Name)
 	}
 	p := *parallelism
 	if p <= 0 && os.Getenv(stream.ParallelismEnv) == "" {
@@ -220,7 +219,6 @@ events/cpu-s   events/s / cores used: throughput per core actually used, which i
                how Flink's Nexmark results divide by the TaskManagers' CPU usage
 plain events/s the same query as a single-goroutine Go loop over the same events
 ratio          events/s / plain events/s
-q5, q7, q8 need windows; only their plain loops run for now
 `, procs)
 	return nil
 }
