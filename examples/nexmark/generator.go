@@ -77,6 +77,11 @@ type Config struct {
 	// DefaultOutOfOrderGroupSize; 1 keeps event times in order. See
 	// MaxOutOfOrderness for the bound this gives.
 	OutOfOrderGroupSize int64
+	// OutputDir, if set, makes the stream queries' sinks also write their
+	// rows, one per line formatted with %+v, to OutputDir/part-N (N the
+	// sink subtask, from 1): how a run on a cluster is checked. It does
+	// not change the events.
+	OutputDir string
 }
 
 func (c Config) eventTimeRate() int64 {

@@ -1,7 +1,10 @@
 package nexmark
 
 import (
+	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,8 +80,26 @@ func (o *Output[T]) Emit() (emit func(T), done func()) {
 
 // Sink adds a sink called name that writes s's rows to a new Output.
 func Sink[T any](s *stream.DataStream[T], name string, collect bool, canon func([]T) []string) *Output[T] {
+	return sinkTo(s, name, collect, canon, "")
+}
+
+// sinkTo is Sink that also writes the rows to dir/part-N when dir is set.
+func sinkTo[T any](s *stream.DataStream[T], name string, collect bool, canon func([]T) []string, dir string) *Output[T] {
 	o := NewOutput(collect, canon)
-	stream.AddSink(s, name, func(int, int) (stream.SinkWriter[T], error) { return &outputWriter[T]{to: o}, nil })
+	stream.AddSink(s, name, func(subtask, _ int) (stream.SinkWriter[T], error) {
+		w := &outputWriter[T]{to: o}
+		if dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("part-%d", subtask+1)))
+			if err != nil {
+				return nil, err
+			}
+			w.file, w.buf = f, bufio.NewWriter(f)
+		}
+		return w, nil
+	})
 	return o
 }
 
@@ -87,10 +108,15 @@ type outputWriter[T any] struct {
 	to    *Output[T]
 	n     int64
 	local []T
+	file  *os.File // with OutputDir
+	buf   *bufio.Writer
 }
 
 func (w *outputWriter[T]) Write(v T) error {
 	w.n++
+	if w.buf != nil {
+		fmt.Fprintf(w.buf, "%+v\n", v)
+	}
 	if w.to.collect {
 		w.local = append(w.local, v)
 	}
@@ -98,6 +124,11 @@ func (w *outputWriter[T]) Write(v T) error {
 }
 
 func (w *outputWriter[T]) Flush() error {
+	if w.buf != nil {
+		if err := w.buf.Flush(); err != nil {
+			return err
+		}
+	}
 	if w.n > 0 {
 		w.to.count.Add(w.n)
 		w.n = 0
@@ -112,7 +143,16 @@ func (w *outputWriter[T]) Flush() error {
 	return nil
 }
 
-func (w *outputWriter[T]) Close() error { return nil }
+func (w *outputWriter[T]) Close() error {
+	if w.file == nil {
+		return nil
+	}
+	err := w.buf.Flush()
+	if cerr := w.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // Canonical formats every row with %+v and sorts the strings: a canonical
 // form of a multiset of rows.

@@ -85,7 +85,7 @@ func Lookup(name string) (Query, error) {
 // build makes a Query.Build of a query function; canon nil is Canonical.
 func build[T any](sink string, query func(*stream.DataStream[Event], Config) *stream.DataStream[T], canon func([]T) []string) func(*stream.DataStream[Event], Config, bool) Results {
 	return func(events *stream.DataStream[Event], cfg Config, collect bool) Results {
-		return Sink(query(events, cfg), sink, collect, canon)
+		return sinkTo(query(events, cfg), sink, collect, canon, cfg.OutputDir)
 	}
 }
 

@@ -111,6 +111,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	name := fs.String("query", "q0", "query to run: "+strings.Join(nexmark.QueryNames(), ", "))
 	fs.Int64Var(&cfg.Rate, "rate", 0, "events per second over all source subtasks; 0: as fast as possible")
 	parallelism := fs.Int("parallelism", 0, "parallel subtasks per operator (default: SLUICE_PARALLELISM, else min(CPUs, 4))")
+	fs.StringVar(&cfg.OutputDir, "output", "", "also write the rows, one per line, to DIR/part-N")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
