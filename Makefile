@@ -26,7 +26,7 @@ test:
 # against a plain loop, alternating) and run once; the micro-benchmarks use
 # Go's usual timing.
 bench:
-	$(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=1x ./stream/ ./jobmanager/server/ ./taskmanager/network/ ./backends/
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=1x ./stream/ ./jobmanager/server/ ./taskmanager/network/ ./backends/ ./examples/nexmark/
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchtime=$(BENCHTIME) -benchmem ./stream/codec/ ./taskmanager/keygroup/ ./taskmanager/state/
 
 lint:
