@@ -102,38 +102,7 @@ func newNode[OUT any](env *Environment, kind, name string, inputs []*edge) *node
 
 // consumes records that the node reads IN records.
 func consumes[IN any](n *node) {
-	n.input = func(in any) func(*network.Buffer) int {
-		head := in.(input[IN])
-		var dec codec.Codec[IN]
-		var decoded []IN
-		raw, _ := codec.RawSize[IN]()
-		return func(b *network.Buffer) int {
-			switch batch := b.Batch.(type) {
-			case *[]IN:
-				head.push(*batch)
-				return len(*batch)
-			case *network.Frame:
-				if dec == nil {
-					c, err := codec.For[IN]()
-					if err != nil {
-						fail(err) // Plan checked every exchanged type
-					}
-					dec = c
-				}
-				if raw > 0 {
-					decoded = decodeRaw(batch.Data, decoded[:0], raw, n.name)
-				} else {
-					decoded = decodeFrame(dec, batch.Data, decoded[:0], n.name)
-				}
-				head.push(decoded)
-				clear(decoded)
-				return len(decoded)
-			default:
-				fail(fmt.Errorf("operator %q received a %T batch; the producer runs other code", n.name, b.Batch))
-				return 0
-			}
-		}
-	}
+	n.input = func(in any) func(*network.Buffer) int { return feedInput(in.(input[IN]), n) }
 }
 
 // decodeFrame decodes the records of one frame into recs, in place.
