@@ -3,7 +3,6 @@ package stream
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/sluicehq/sluice/stream/codec"
 	"github.com/sluicehq/sluice/taskmanager/network"
@@ -264,17 +263,10 @@ func buildCoProcess[K comparable, A, B, OUT any](cs *KeyedConnectedStreams[K, A,
 		if tsA != nil || tsB != nil {
 			clock.timestamp = op.timestamp
 		}
-		if h, ok := fn.(TimerHandler[K, OUT]); ok {
-			// Registered before Open, so that the function cannot take
-			// the name of the timers' state.
-			if op.timers, err = newTimerService(b); err != nil {
-				return nil, err
-			}
-			op.ctx.timers = op.timers
-			pctx := &TimerContext[K]{Context: *op.ctx, domain: ProcessingTime}
-			op.onTimer = func(at int64) error { pctx.at = at; return h.OnTimer(pctx, time.Unix(0, at), op.em) }
-			ectx := &TimerContext[K]{Context: *op.ctx, domain: EventTime}
-			op.onEventTimer = func(at int64) error { ectx.at = at; return h.OnTimer(ectx, time.UnixMilli(at), op.em) }
+		// Registered before Open, so that the function cannot take the
+		// name of the timers' state.
+		if op.timers, op.onTimer, op.onEventTimer, err = timerHooks[K, OUT](b, op.ctx, fn, op.em); err != nil {
+			return nil, err
 		}
 		if o, ok := fn.(coOpener[K]); ok {
 			c.chain.cur = c.idx

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"math"
-	"time"
 
 	"github.com/sluicehq/sluice/taskmanager/keygroup"
 	"github.com/sluicehq/sluice/taskmanager/task"
@@ -325,17 +324,10 @@ func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], newFn func() Key
 				return extract(op.batch[op.at]), true
 			}
 		}
-		if h, ok := fn.(TimerHandler[K, OUT]); ok {
-			// Registered before Open, so that the function cannot take
-			// the name of the timers' state.
-			if op.timers, err = newTimerService(b); err != nil {
-				return nil, err
-			}
-			op.ctx.timers = op.timers
-			pctx := &TimerContext[K]{Context: *op.ctx, domain: ProcessingTime}
-			op.onTimer = func(at int64) error { pctx.at = at; return h.OnTimer(pctx, time.Unix(0, at), op.em) }
-			ectx := &TimerContext[K]{Context: *op.ctx, domain: EventTime}
-			op.onEventTimer = func(at int64) error { ectx.at = at; return h.OnTimer(ectx, time.UnixMilli(at), op.em) }
+		// Registered before Open, so that the function cannot take the
+		// name of the timers' state.
+		if op.timers, op.onTimer, op.onEventTimer, err = timerHooks[K, OUT](b, op.ctx, fn, op.em); err != nil {
+			return nil, err
 		}
 		c.chain.cur = c.idx
 		if err := fn.Open(&OpenContext[K]{b: b, subtask: c.subtask, parallelism: c.parallelism}); err != nil {

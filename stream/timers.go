@@ -157,6 +157,26 @@ type timerService[K comparable] struct {
 	queues [numDomains]timerQueue[K]
 }
 
+// timerHooks gives a keyed function that implements TimerHandler a timer
+// service and returns it with the calls that fire its OnTimer for a
+// processing-time and an event-time timer; all nil if fn has no OnTimer.
+func timerHooks[K comparable, OUT any](b *keyedBackend[K], ctx *Context[K], fn any, out Collector[OUT]) (*timerService[K], func(int64) error, func(int64) error, error) {
+	h, ok := fn.(TimerHandler[K, OUT])
+	if !ok {
+		return nil, nil, nil, nil
+	}
+	svc, err := newTimerService(b)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx.timers = svc
+	pctx := &TimerContext[K]{Context: *ctx, domain: ProcessingTime}
+	ectx := &TimerContext[K]{Context: *ctx, domain: EventTime}
+	onProc := func(at int64) error { pctx.at = at; return h.OnTimer(pctx, time.Unix(0, at), out) }
+	onEvent := func(at int64) error { ectx.at = at; return h.OnTimer(ectx, time.UnixMilli(at), out) }
+	return svc, onProc, onEvent, nil
+}
+
 func newTimerService[K comparable](b *keyedBackend[K]) (*timerService[K], error) {
 	store, err := newValue[timerSet[K]](b, timerStateName)
 	if err != nil {
