@@ -34,7 +34,10 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Service binaries the tests run for real are installed into $(BIN): the
-# versitygw S3 server now; Consul and Nomad with the issues that need them.
+# versitygw S3 server and the Consul agent now; Nomad with the issue that
+# needs it. Consul is built in its own module, .tools/consul (its go.mod
+# pins the version and carries Consul's own requirements; its go.sum is
+# committed), and only when bin/consul is missing or not that version.
 tools:
 	@mkdir -p $(BIN)
 	@v=v1.8.0; \
@@ -44,6 +47,15 @@ tools:
 		echo "tools: installing versitygw $$v (the S3 server of the backends/s3 tests) into $(BIN); one to two minutes on a fresh machine"; \
 		echo "GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v"; \
 		GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v; \
+	fi
+	@v=$$(sed -n 's|^require github.com/hashicorp/consul \(v[^ ]*\)$$|\1|p' $(CURDIR)/.tools/consul/go.mod); \
+	if [ -z "$$v" ]; then echo "tools: no 'require github.com/hashicorp/consul vX.Y.Z' line in .tools/consul/go.mod" >&2; exit 1; fi; \
+	if $(GO) version -m $(BIN)/consul 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/hashicorp/consul[[:space:]]+$$v[[:space:]]"; then \
+		echo "tools: bin/consul $$v is installed"; \
+	else \
+		echo "tools: building consul $$v (the agent of the jobmanager/ha tests) into $(BIN); one-time, about five minutes on two cores"; \
+		echo "cd $(CURDIR)/.tools/consul && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -o $(BIN)/consul github.com/hashicorp/consul"; \
+		cd $(CURDIR)/.tools/consul && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -o $(BIN)/consul github.com/hashicorp/consul; \
 	fi
 
 # Regenerates the gRPC code of the control protocol (needs Debian's

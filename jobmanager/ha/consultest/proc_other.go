@@ -1,0 +1,12 @@
+//go:build unix && !linux
+
+package consultest
+
+import "syscall"
+
+// sysProcAttr puts the agent in a process group of its own; only Linux can
+// also tie its life to the test process.
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+// waitStopped: without /proc, trust that SIGSTOP has taken effect.
+func waitStopped(int) error { return nil }

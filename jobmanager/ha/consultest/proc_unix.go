@@ -1,0 +1,21 @@
+//go:build unix
+
+package consultest
+
+import (
+	"os"
+	"syscall"
+)
+
+// signalGroup sends sig to the agent's process group (the agent leads its
+// own group, see sysProcAttr), so anything it started goes with it.
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	return syscall.Kill(-p.Pid, sig)
+}
+
+// Pause and Resume use these.
+const (
+	sigStop = syscall.SIGSTOP
+	sigCont = syscall.SIGCONT
+	sigKill = syscall.SIGKILL
+)
