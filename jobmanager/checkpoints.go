@@ -33,7 +33,10 @@ func (jm *JobManager) checkpointPlan(j *jobEntry, now time.Time) (map[checkpoint
 		j.restoredFrom = fmt.Sprintf("checkpoint %d", latest.ID)
 	case j.sub.Restore != nil:
 		saved, allow = j.sub.Restore.Operators, j.sub.Restore.AllowNonRestored
-		j.restoredFrom = "savepoint " + j.sub.Restore.Location
+		j.restoredFrom = j.sub.Restore.Location
+		if !j.sub.Restore.Checkpoint {
+			j.restoredFrom = "savepoint " + j.restoredFrom
+		}
 	default:
 		j.restoredFrom = ""
 		return nil, acts
@@ -79,7 +82,7 @@ func (j *jobEntry) checkpointSpec() *task.CheckpointSpec {
 	if j.coord == nil {
 		return nil
 	}
-	return &task.CheckpointSpec{Aligned: j.coord.Config().Mode == checkpoint.ExactlyOnce}
+	return &task.CheckpointSpec{Aligned: j.coord.Config().Mode == checkpoint.ExactlyOnce, Prefix: j.snapshotPrefix}
 }
 
 // runCheckpoints drives a job's coordinator until the job ends.
@@ -143,6 +146,7 @@ func (jm *JobManager) AcknowledgeCheckpoint(jobID string, attempt int, id int64,
 		jm.deleteStates(ack) // a checkpoint that was aborted meanwhile
 		return
 	}
+	var completed *checkpoint.Checkpoint
 	for _, a := range acts {
 		if a.Kind == checkpoint.Complete {
 			if a.Checkpoint.Savepoint {
@@ -151,13 +155,29 @@ func (jm *JobManager) AcknowledgeCheckpoint(jobID string, attempt int, id int64,
 				}
 				continue
 			}
-			// The coordinator keeps the metadata; with an HA store this
-			// is where the completed-checkpoint pointer is written.
-			acts = append(acts, j.coord.Recorded(a.Checkpoint.ID)...)
+			completed = a.Checkpoint
 		}
+	}
+	if completed != nil && jm.cfg.RecordCheckpoint == nil {
+		acts = append(acts, j.coord.Recorded(completed.ID)...)
+		completed = nil
 	}
 	jm.mu.Unlock()
 	jm.checkpointActions(j, acts)
+	if completed != nil {
+		// The HA store records the completed-checkpoint pointer before
+		// the checkpoint counts: only then may older ones be discarded.
+		err := jm.cfg.RecordCheckpoint(j.id, j.graph, completed)
+		jm.mu.Lock()
+		if err != nil {
+			jm.log.Warn("recording a completed checkpoint failed; it is dropped", "job", j.id, "checkpoint", completed.ID, "err", err)
+			acts = j.coord.RecordFailed(completed.ID, err)
+		} else {
+			acts = j.coord.Recorded(completed.ID)
+		}
+		jm.mu.Unlock()
+		jm.checkpointActions(j, acts)
+	}
 	jm.wakeCheckpoints(j)
 }
 

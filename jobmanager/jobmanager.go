@@ -73,6 +73,9 @@ type Submission struct {
 	Checkpoints checkpoint.Config
 	// Restore, if set, is the saved state the job starts from.
 	Restore *Restore
+	// ID, if set, is the job's id (a job recovered by a new leader keeps
+	// its id); else a new one is made.
+	ID string
 }
 
 // Restore is a savepoint a job starts from (see OpenSavepoint).
@@ -87,6 +90,9 @@ type Restore struct {
 	// Imported are objects copied into the backend for this restore;
 	// they are deleted when the job ends.
 	Imported []string
+	// Checkpoint: Location names a checkpoint (a job recovered by a new
+	// leader), not a savepoint.
+	Checkpoint bool
 }
 
 // Config configures a JobManager.
@@ -100,6 +106,15 @@ type Config struct {
 	// Snapshots is the state backend checkpoints are written to; the
 	// JobManager deletes the snapshots of discarded checkpoints there.
 	Snapshots plugins.Backend
+	// RecordCheckpoint, if set, records a completed checkpoint (the HA
+	// store's pointer) before it counts as the latest; an error drops
+	// the checkpoint. Called without the JobManager's lock.
+	RecordCheckpoint func(jobID string, g *jobgraph.Graph, cp *checkpoint.Checkpoint) error
+	// JobEnded, if set, is told when a job reaches a terminal state.
+	JobEnded func(JobStatus)
+	// Epoch, if set, returns the leadership epoch; snapshot objects are
+	// then named under JOB/e<epoch> so that no two leaders' names clash.
+	Epoch func() uint64
 }
 
 // JobManager accepts jobs and runs them on its TaskManagers.
@@ -147,7 +162,8 @@ type jobEntry struct {
 	coord *checkpoint.Coordinator // nil if the job cannot take checkpoints
 	wake  chan struct{}           // wakes the coordinator's goroutine
 
-	savepoints []*SavepointStatus // requested savepoints, oldest first
+	savepoints     []*SavepointStatus // requested savepoints, oldest first
+	snapshotPrefix string             // names of its snapshot objects start with it
 }
 
 // New returns a JobManager with no TaskManagers.
@@ -304,8 +320,14 @@ func (jm *JobManager) Submit(ctx context.Context, sub Submission) (string, error
 			return "", fmt.Errorf("%w: job %q cannot restore from savepoint %s: %w", ErrInvalidSubmission, g.Name, sub.Restore.Location, err)
 		}
 	}
-	id := newJobID()
-	j := &jobEntry{job: newJob(id, g, sub.Restart, time.Now()), sub: sub, done: make(chan struct{})}
+	id := sub.ID
+	if id == "" {
+		id = newJobID()
+	}
+	j := &jobEntry{job: newJob(id, g, sub.Restart, time.Now()), sub: sub, done: make(chan struct{}), snapshotPrefix: id}
+	if jm.cfg.Epoch != nil {
+		j.snapshotPrefix = fmt.Sprintf("%s/e%d", id, jm.cfg.Epoch())
+	}
 	jm.mu.Lock()
 	if jm.closed {
 		jm.mu.Unlock()
@@ -554,6 +576,12 @@ func (jm *JobManager) apply(j *jobEntry, change func(now time.Time) effects) {
 		jm.wakeCheckpoints(j)
 	}
 	if eff.terminal {
+		if jm.cfg.JobEnded != nil {
+			jm.mu.Lock()
+			st := j.status()
+			jm.mu.Unlock()
+			jm.cfg.JobEnded(st)
+		}
 		if r := j.sub.Restore; r != nil && len(r.Imported) > 0 {
 			jm.deleteObjects(r.Imported)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
+	"github.com/sluicehq/sluice/jobmanager/ha"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/minicluster"
 	"github.com/sluicehq/sluice/jobmanager/restart"
@@ -241,10 +242,19 @@ func (e *Environment) runTaskManager(ctx context.Context, name string) int {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	err = agent.Run(ctx, agent.Config{
+	cfg := agent.Config{
 		JobManager: os.Getenv(agent.EnvJobManager), ID: os.Getenv(agent.EnvID), Slots: slots,
 		ManagedMemory: memory, DataAddr: os.Getenv(agent.EnvDataAddr), Program: e, Graph: g, Logger: log,
-	})
+	}
+	if addr := os.Getenv(agent.EnvConsul); addr != "" {
+		d, err := ha.NewConsulDiscovery(ha.ConsulConfig{Address: addr, Token: os.Getenv(agent.EnvConsulToken), Cluster: os.Getenv(agent.EnvCluster), Logger: log})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sluice taskmanager: %s: %v\n", agent.EnvConsul, err)
+			return 1
+		}
+		cfg.Discovery = d
+	}
+	err = agent.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sluice taskmanager:", err)
 		return 1

@@ -356,7 +356,11 @@ func (tm *TaskManager) writeSnapshot(d *task.Deployment, id int64, s *task.Snaps
 		if op.Data == nil && op.Frozen == nil {
 			continue
 		}
-		name := fmt.Sprintf("%s/%d/chk-%d/%s/%d", d.JobID, d.Attempt, id, op.UID, d.Subtask)
+		prefix := d.JobID
+		if d.Checkpoints != nil && d.Checkpoints.Prefix != "" {
+			prefix = d.Checkpoints.Prefix
+		}
+		name := fmt.Sprintf("%s/%d/chk-%d/%s/%d", prefix, d.Attempt, id, op.UID, d.Subtask)
 		obj, err := putState(tm.cfg.Snapshots, name, op)
 		if err != nil {
 			return ack, fmt.Errorf("writing %s: %w", name, err)
@@ -438,6 +442,27 @@ func (tm *TaskManager) ReleaseJob(jobID string, attempt int) {
 	delete(tm.jobs, jobKey{jobID, attempt})
 	tm.mu.Unlock()
 	tm.cfg.Exchange.Release(jobID, attempt)
+}
+
+// CancelAll cancels every job attempt, waits for all subtasks (and the
+// snapshots they are writing) to end, and releases the attempts: what a
+// TaskManager does when its JobManager is gone, before it registers with
+// the next leader, which deploys afresh.
+func (tm *TaskManager) CancelAll() {
+	tm.mu.Lock()
+	var keys []jobKey
+	for k, j := range tm.jobs {
+		keys = append(keys, k)
+		if !j.cancelled {
+			j.cancelled = true
+			close(j.done)
+		}
+	}
+	tm.mu.Unlock()
+	tm.wg.Wait()
+	for _, k := range keys {
+		tm.ReleaseJob(k.id, k.attempt)
+	}
 }
 
 // Close cancels every job and waits for all subtasks to end.

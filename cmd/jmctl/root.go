@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice/jobmanager/api"
+	"github.com/sluicehq/sluice/jobmanager/ha"
 )
 
 // defaultJobManager is the JobManager address when neither --jobmanager nor
@@ -35,14 +38,33 @@ Exit codes:
 
 // globals are the flags every command has, and the environment.
 type globals struct {
-	env  *cliEnv
-	addr string
-	json bool
+	env         *cliEnv
+	addr        string
+	consul      string
+	consulToken string
+	cluster     string
+	json        bool
 }
 
-// client returns a client of the JobManager at --jobmanager.
+// client returns a client of the JobManager at --jobmanager, or of the
+// leading JobManager that Consul names with --consul.
 func (g *globals) client() (*api.Client, error) {
-	c, err := api.NewClient(g.addr)
+	addr := g.addr
+	if g.consul != "" {
+		d, err := ha.NewConsulDiscovery(ha.ConsulConfig{Address: g.consul, Token: g.consulToken, Cluster: g.cluster,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			return nil, &cliError{code: exitUsage, err: fmt.Errorf("--consul: %w", err)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		l, err := d.Leader(ctx)
+		if err != nil {
+			return nil, &cliError{code: exitUnreachable, err: fmt.Errorf("finding the leading JobManager through Consul at %s: %w", g.consul, err)}
+		}
+		addr = l.REST
+	}
+	c, err := api.NewClient(addr)
 	if err != nil {
 		return nil, &cliError{code: exitUsage, err: fmt.Errorf("--jobmanager: %w", err)}
 	}
@@ -103,6 +125,9 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.addr, "jobmanager", addr, "JobManager address, host:port or http(s)://host:port (env "+jobManagerEnv+")")
 	pf.BoolVar(&g.json, "json", false, "print the API's JSON instead of tables")
+	pf.StringVar(&g.consul, "consul", env.getenv("SLUICE_CONSUL"), "find the leading JobManager through this Consul agent (host:port) instead of --jobmanager (env SLUICE_CONSUL)")
+	pf.StringVar(&g.consulToken, "consul-token", env.getenv("SLUICE_CONSUL_TOKEN"), "Consul ACL token (env SLUICE_CONSUL_TOKEN)")
+	pf.StringVar(&g.cluster, "cluster", env.getenv("SLUICE_CLUSTER"), "cluster name under Consul's sluice/ prefix (env SLUICE_CLUSTER; default \"default\")")
 
 	root.AddCommand(
 		newSubmitCmd(g),

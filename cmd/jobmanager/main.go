@@ -63,6 +63,10 @@ func main() {
 		return nil
 	})
 	flag.BoolVar(&cfg.ShareStateBackend, "share-state-backend", false, "serve the state backend to the TaskManagers through the JobManager, whichever it is (always so for memory)")
+	flag.StringVar(&cfg.ID, "id", "", "this JobManager's id among its standbys (default host-pid)")
+	flag.StringVar(&cfg.Consul, "consul", os.Getenv("SLUICE_CONSUL"), "Consul agent address (host:port): elect the leader there and keep jobs and checkpoint pointers for the next one (env SLUICE_CONSUL)")
+	flag.StringVar(&cfg.ConsulToken, "consul-token", os.Getenv("SLUICE_CONSUL_TOKEN"), "Consul ACL token (env SLUICE_CONSUL_TOKEN)")
+	flag.StringVar(&cfg.Cluster, "cluster", os.Getenv("SLUICE_CLUSTER"), "cluster name under Consul's sluice/ prefix (default \"default\"; env SLUICE_CLUSTER)")
 	level := flag.String("log-level", "info", "debug, info, warn or error")
 	flag.Parse()
 

@@ -117,16 +117,19 @@ const (
 
 // Checkpoint is the coordinator's record of one checkpoint or savepoint.
 type Checkpoint struct {
-	ID        int64           `json:"id"`
-	Savepoint bool            `json:"savepoint"`
-	Target    string          `json:"target,omitempty"` // savepoint location
-	Attempt   int             `json:"attempt"`
-	Status    Status          `json:"status"`
-	Triggered time.Time       `json:"triggered"`
-	Ended     time.Time       `json:"ended,omitzero"`
-	Reason    string          `json:"reason,omitempty"` // why it was aborted
-	Acks      map[Subtask]Ack `json:"-"`
-	AckList   []Ack           `json:"acks"`
+	ID        int64     `json:"id"`
+	Savepoint bool      `json:"savepoint"`
+	Target    string    `json:"target,omitempty"` // savepoint location
+	Attempt   int       `json:"attempt"`
+	Status    Status    `json:"status"`
+	Triggered time.Time `json:"triggered"`
+	Ended     time.Time `json:"ended,omitzero"`
+	Reason    string    `json:"reason,omitempty"` // why it was aborted
+	// Recorded: a completed checkpoint is recorded (in the HA store) and
+	// may be restored from; until then it is only acknowledged.
+	Recorded bool            `json:"recorded,omitempty"`
+	Acks     map[Subtask]Ack `json:"-"`
+	AckList  []Ack           `json:"acks"`
 }
 
 // Size is the total snapshot size.

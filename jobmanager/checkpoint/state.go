@@ -161,6 +161,7 @@ func (c *Coordinator) Recorded(id int64) []Action {
 	if cp == nil || cp.Status != Completed || cp.Savepoint {
 		return nil
 	}
+	cp.Recorded = true
 	c.completed = append(c.completed, cp)
 	var acts []Action
 	for len(c.completed) > c.cfg.Retained {

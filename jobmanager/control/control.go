@@ -36,7 +36,13 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 	// RegisterTimeout bounds the wait for a new stream's Register (default 10 s).
 	RegisterTimeout time.Duration
-	Logger          *slog.Logger
+	// Admit, if set, is asked before a TaskManager is registered; an
+	// error refuses it with that message (a standby JobManager names the
+	// leader this way).
+	Admit func() error
+	// Epoch, if set, returns the leadership epoch every command carries.
+	Epoch  func() uint64
+	Logger *slog.Logger
 }
 
 // Server implements rpc.ControlServer.
@@ -75,11 +81,15 @@ func (s *Server) Connect(stream rpc.Control_ConnectServer) error {
 	if err != nil {
 		return err
 	}
-	gw := &remoteTM{stream: stream, info: jobmanager.TaskManagerInfo{
+	gw := &remoteTM{stream: stream, epoch: s.cfg.Epoch, info: jobmanager.TaskManagerInfo{
 		ID: reg.GetId(), Slots: int(reg.GetSlots()), ManagedMemory: reg.GetManagedMemory(),
 		Fingerprint: reg.GetFingerprint(), Artifact: reg.GetArtifact(), DataAddress: reg.GetDataAddress(),
 	}, graphs: map[string][]byte{}}
-	if err := s.check(reg); err != nil {
+	err = s.check(reg)
+	if err == nil && s.cfg.Admit != nil {
+		err = s.cfg.Admit()
+	}
+	if err != nil {
 		_ = gw.send(&rpc.JobManagerMessage{Msg: &rpc.JobManagerMessage_Registered{Registered: &rpc.Registered{Error: err.Error()}}})
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -220,6 +230,7 @@ func (s *Server) handle(tmID string, m *rpc.TaskManagerMessage) {
 // remoteTM is a TaskManager reached through its Connect stream.
 type remoteTM struct {
 	stream rpc.Control_ConnectServer
+	epoch  func() uint64 // nil: no HA
 	info   jobmanager.TaskManagerInfo
 	mu     sync.Mutex        // serializes sends
 	graphs map[string][]byte // job id -> graph JSON, marshalled once
@@ -228,6 +239,9 @@ type remoteTM struct {
 func (r *remoteTM) Info() jobmanager.TaskManagerInfo { return r.info }
 
 func (r *remoteTM) send(m *rpc.JobManagerMessage) error {
+	if r.epoch != nil {
+		m.Epoch = r.epoch()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.stream.Send(m)
@@ -257,7 +271,7 @@ func (r *remoteTM) Deploy(d *task.Deployment, _ task.Program) error {
 		Locations: locs,
 	}
 	if d.Checkpoints != nil {
-		m.Checkpoints = &rpc.CheckpointSpec{Aligned: d.Checkpoints.Aligned}
+		m.Checkpoints = &rpc.CheckpointSpec{Aligned: d.Checkpoints.Aligned, Prefix: d.Checkpoints.Prefix}
 	}
 	for _, uid := range slices.Sorted(maps.Keys(d.Restore)) {
 		m.Restore = append(m.Restore, &rpc.OperatorRestore{OperatorUid: uid, Objects: d.Restore[uid]})

@@ -252,7 +252,11 @@ func (h *handler) checkpoints(w http.ResponseWriter, r *http.Request) {
 	cps, _ := h.cfg.JobManager.Checkpoints(st.ID)
 	list := api.CheckpointList{Checkpoints: []api.Checkpoint{}}
 	for _, cp := range cps {
-		c := api.Checkpoint{ID: cp.ID, Savepoint: cp.Savepoint, Status: string(cp.Status), Attempt: cp.Attempt,
+		status := string(cp.Status)
+		if cp.Status == checkpoint.Completed && !cp.Savepoint && !cp.Recorded {
+			status = "recording" // acknowledged by every subtask; the pointer is being written
+		}
+		c := api.Checkpoint{ID: cp.ID, Savepoint: cp.Savepoint, Status: status, Attempt: cp.Attempt,
 			Triggered: cp.Triggered, Ended: cp.Ended, DurationMs: cp.Duration().Milliseconds(), Reason: cp.Reason,
 			Subtasks: []api.CheckpointSubtask{}}
 		for _, a := range cp.AckList {

@@ -741,7 +741,11 @@ type JobManagerMessage struct {
 	//	*JobManagerMessage_Cancel
 	//	*JobManagerMessage_Release
 	//	*JobManagerMessage_Trigger
-	Msg           isJobManagerMessage_Msg `protobuf_oneof:"msg"`
+	Msg isJobManagerMessage_Msg `protobuf_oneof:"msg"`
+	// The sender's leadership epoch (0 without HA). A TaskManager refuses
+	// commands of an epoch older than the newest it has seen: a deposed
+	// leader can command nothing.
+	Epoch         uint64 `protobuf:"varint,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -826,6 +830,13 @@ func (x *JobManagerMessage) GetTrigger() *TriggerCheckpoint {
 		}
 	}
 	return nil
+}
+
+func (x *JobManagerMessage) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
 }
 
 type isJobManagerMessage_Msg interface {
@@ -1199,7 +1210,9 @@ func (x *Deploy) GetRestore() []*OperatorRestore {
 type CheckpointSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Exactly-once barrier alignment; else at-least-once.
-	Aligned       bool `protobuf:"varint,1,opt,name=aligned,proto3" json:"aligned,omitempty"`
+	Aligned bool `protobuf:"varint,1,opt,name=aligned,proto3" json:"aligned,omitempty"`
+	// Start of the names of the subtask's snapshot objects.
+	Prefix        string `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1239,6 +1252,13 @@ func (x *CheckpointSpec) GetAligned() bool {
 		return x.Aligned
 	}
 	return false
+}
+
+func (x *CheckpointSpec) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
 }
 
 // OperatorRestore names the snapshot objects an operator restores from.
@@ -1596,7 +1616,7 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\x04task\x18\x03 \x01(\tR\x04task\x12\x18\n" +
 	"\asubtask\x18\x04 \x01(\x05R\asubtask\x12\x14\n" +
 	"\x05state\x18\x05 \x01(\tR\x05state\x12\x14\n" +
-	"\x05error\x18\x06 \x01(\tR\x05error\"\xc5\x02\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"\xdb\x02\n" +
 	"\x11JobManagerMessage\x12?\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\v2\x1d.sluice.control.v1.RegisteredH\x00R\n" +
@@ -1604,7 +1624,8 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\x06deploy\x18\x02 \x01(\v2\x19.sluice.control.v1.DeployH\x00R\x06deploy\x126\n" +
 	"\x06cancel\x18\x03 \x01(\v2\x1c.sluice.control.v1.CancelJobH\x00R\x06cancel\x129\n" +
 	"\arelease\x18\x04 \x01(\v2\x1d.sluice.control.v1.ReleaseJobH\x00R\arelease\x12@\n" +
-	"\atrigger\x18\x05 \x01(\v2$.sluice.control.v1.TriggerCheckpointH\x00R\atriggerB\x05\n" +
+	"\atrigger\x18\x05 \x01(\v2$.sluice.control.v1.TriggerCheckpointH\x00R\atrigger\x12\x14\n" +
+	"\x05epoch\x18\x06 \x01(\x04R\x05epochB\x05\n" +
 	"\x03msg\"\x92\x01\n" +
 	"\x11TriggerCheckpoint\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
@@ -1638,9 +1659,10 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\tlocations\x18\b \x03(\v2\x1b.sluice.control.v1.LocationR\tlocations\x12C\n" +
 	"\vcheckpoints\x18\t \x01(\v2!.sluice.control.v1.CheckpointSpecR\vcheckpoints\x12<\n" +
 	"\arestore\x18\n" +
-	" \x03(\v2\".sluice.control.v1.OperatorRestoreR\arestore\"*\n" +
+	" \x03(\v2\".sluice.control.v1.OperatorRestoreR\arestore\"B\n" +
 	"\x0eCheckpointSpec\x12\x18\n" +
-	"\aaligned\x18\x01 \x01(\bR\aaligned\"N\n" +
+	"\aaligned\x18\x01 \x01(\bR\aaligned\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\"N\n" +
 	"\x0fOperatorRestore\x12!\n" +
 	"\foperator_uid\x18\x01 \x01(\tR\voperatorUid\x12\x18\n" +
 	"\aobjects\x18\x02 \x03(\tR\aobjects\"u\n" +

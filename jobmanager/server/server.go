@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/api"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
 	"github.com/sluicehq/sluice/jobmanager/control"
+	"github.com/sluicehq/sluice/jobmanager/ha"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/provider"
 	"github.com/sluicehq/sluice/jobmanager/rest"
@@ -73,7 +75,17 @@ type Config struct {
 	// serves the memory backend from its own binary this way.
 	StateBackendBinary string
 	StateBackendArgs   []string
-	Logger             *slog.Logger
+	// ID names this JobManager among its standbys (default host-pid).
+	ID string
+	// Consul, if set, is the address of a Consul agent: JobManagers elect
+	// their leader there, and the leader keeps jobs and checkpoint
+	// pointers in its KV store for the next one.
+	Consul      string
+	ConsulToken string
+	// Cluster names the cluster under Consul's sluice/ prefix (default
+	// "default").
+	Cluster string
+	Logger  *slog.Logger
 }
 
 // BackendMemory is the default state backend.
@@ -132,6 +144,13 @@ func (c *Config) validate() error {
 	if c.StateBackend == "" {
 		c.StateBackend = d.StateBackend
 	}
+	if c.ID == "" {
+		host, _ := os.Hostname()
+		c.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.Consul != "" && c.StateBackend == BackendMemory && !c.ShareStateBackend {
+		return fmt.Errorf("--consul: high availability needs a state backend that outlives a JobManager (s3, or a third-party one); the memory backend dies with its JobManager")
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -149,6 +168,7 @@ type Server struct {
 	}
 	store   *artifacts.Store
 	backend *plugins.Client
+	ha      *highAvailability
 	rpcLn   net.Listener
 	httpLn  net.Listener
 	grpc    *grpc.Server
@@ -170,6 +190,17 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ha = &highAvailability{jobs: map[string]ha.JobRecord{}, latest: map[string]string{}}
+	if cfg.Consul != "" {
+		c, err := ha.NewConsul(ha.ConsulConfig{Address: cfg.Consul, Token: cfg.ConsulToken, Cluster: cfg.Cluster, Logger: cfg.Logger})
+		if err != nil {
+			s.backend.Close()
+			return nil, fmt.Errorf("jobmanager: --consul: %w", err)
+		}
+		s.ha.svc, s.ha.durable = c, true
+	} else {
+		s.ha.svc = ha.NewLocal()
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -184,9 +215,13 @@ func New(cfg Config) (*Server, error) {
 	} else {
 		s.provider = provider.NewStandalone()
 	}
-	s.jm = jobmanager.New(jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider, Snapshots: s.backend})
+	jmCfg := jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider, Snapshots: s.backend}
+	if s.ha.durable {
+		jmCfg.RecordCheckpoint, jmCfg.JobEnded, jmCfg.Epoch = s.recordCheckpoint, s.jobEnded, s.ha.currentEpoch
+	}
+	s.jm = jobmanager.New(jmCfg)
 	ctl, err := control.New(control.Config{JobManager: s.jm, HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout, Logger: cfg.Logger,
-		StateBackend: shared})
+		StateBackend: shared, Admit: s.admit, Epoch: s.ha.currentEpoch})
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +241,7 @@ func New(cfg Config) (*Server, error) {
 	if shared.GetShared() {
 		plugins.RegisterShared(s.grpc, s.backend)
 	}
-	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.standbyGate(api), ReadHeaderTimeout: 10 * time.Second}
 	ok = true
 	return s, nil
 }
@@ -222,9 +257,16 @@ func (s *Server) JobManager() *jobmanager.JobManager { return s.jm }
 
 // Run serves until ctx is done, then shuts down.
 func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.grpc.Serve(s.rpcLn) }()
 	go func() { errc <- s.http.Serve(s.httpLn) }()
+	leadCtx, stopLeading := context.WithCancel(ctx)
+	defer stopLeading()
+	go func() {
+		if err := s.lead(leadCtx); err != nil {
+			errc <- err
+		}
+	}()
 	s.log.Info("jobmanager serving", "rest", "http://"+s.HTTPAddr(), "control", s.RPCAddr(), "provider", s.cfg.Provider, "data", s.cfg.DataDir)
 	var err error
 	select {
@@ -243,6 +285,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.closeMu.Do(func() {
 		s.jm.Close()
+		if c, ok := s.ha.svc.(io.Closer); ok {
+			c.Close()
+		}
 		s.provider.Close()
 		s.backend.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -276,8 +321,37 @@ func (s *Server) openBackend() (*rpc.StateBackend, error) {
 		Shared: name == BackendMemory || s.cfg.ShareStateBackend}, nil
 }
 
-// submit turns a REST submission into a job.
+// submit turns a REST submission into a job. With Consul, the job and its
+// binary are recorded for the next leader before it starts.
 func (s *Server) submit(ctx context.Context, req api.SubmitRequest) (string, error) {
+	if !s.ha.durable {
+		return s.start(ctx, req, "", nil)
+	}
+	g, err := jobgraph.Parse(req.Graph)
+	if err != nil {
+		return "", fmt.Errorf("the job graph is invalid: %w", err)
+	}
+	path, err := s.store.Path(req.Artifact)
+	if err != nil {
+		return "", fmt.Errorf("artifact: %w; upload it first with PUT /v1/artifacts/{sha256}", err)
+	}
+	rec := ha.JobRecord{ID: newJobID(), Name: g.Name, Graph: req.Graph, Artifact: req.Artifact, Args: req.Args, Parallelism: req.Parallelism,
+		FromSavepoint: req.FromSavepoint, AllowNonRestoredState: req.AllowNonRestoredState, Submitted: time.Now().UTC()}
+	if err := s.recordSubmission(ctx, rec, path); err != nil {
+		return "", &rest.InternalError{Err: err}
+	}
+	id, err := s.start(ctx, req, rec.ID, nil)
+	if err != nil {
+		rec.Ended, rec.State = true, "rejected"
+		epoch, _ := s.ha.state()
+		_ = s.ha.svc.PutJob(context.WithoutCancel(ctx), epoch, rec)
+	}
+	return id, err
+}
+
+// start runs a submission as job id (empty: a new id), restoring from
+// restore if set.
+func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, restore *jobmanager.Restore) (string, error) {
 	g, err := jobgraph.Parse(req.Graph)
 	if err != nil {
 		return "", fmt.Errorf("the job graph is invalid: %w", err)
@@ -293,17 +367,17 @@ func (s *Server) submit(ctx context.Context, req api.SubmitRequest) (string, err
 	if err != nil {
 		return "", &rest.InternalError{Err: err}
 	}
-	sub := jobmanager.Submission{Graph: g, Config: s.cfg.Exchange, Restart: strategy, Artifact: req.Artifact, Args: req.Args}
+	sub := jobmanager.Submission{Graph: g, Config: s.cfg.Exchange, Restart: strategy, Artifact: req.Artifact, Args: req.Args, ID: id, Restore: restore}
 	if g.Checkpoints != nil {
 		sub.Checkpoints = *g.Checkpoints
 	}
-	if req.FromSavepoint != "" {
+	if req.FromSavepoint != "" && restore == nil {
 		r, err := s.jm.OpenSavepoint(ctx, req.FromSavepoint, req.AllowNonRestoredState)
 		if err != nil {
 			return "", fmt.Errorf("--from-savepoint %s: %w", req.FromSavepoint, err)
 		}
 		sub.Restore = r
-	} else if req.AllowNonRestoredState {
+	} else if req.AllowNonRestoredState && req.FromSavepoint == "" {
 		return "", errors.New("allowNonRestoredState needs fromSavepoint")
 	}
 	if s.cfg.Provider == ProviderLocal {
@@ -324,9 +398,9 @@ func (s *Server) submit(ctx context.Context, req api.SubmitRequest) (string, err
 			TaskManagers: (need + slots - 1) / slots, SlotsPerTaskManager: slots, MemoryPerTaskManager: s.cfg.TaskManagerMemory,
 		}
 	}
-	id, err := s.jm.Submit(ctx, sub)
-	if err != nil {
+	jobID, err := s.jm.Submit(ctx, sub)
+	if err != nil && restore == nil {
 		s.jm.DiscardRestore(sub.Restore)
 	}
-	return id, err
+	return jobID, err
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
+	"github.com/sluicehq/sluice/jobmanager/ha"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/rpc"
 	"github.com/sluicehq/sluice/plugins"
@@ -38,6 +40,9 @@ const (
 	EnvSlots         = "SLUICE_SLOTS"          // number of slots
 	EnvManagedMemory = "SLUICE_MANAGED_MEMORY" // bytes
 	EnvDataAddr      = "SLUICE_DATA_ADDR"      // listen address of the data plane
+	EnvConsul        = "SLUICE_CONSUL"         // Consul agent address: find the leading JobManager there
+	EnvConsulToken   = "SLUICE_CONSUL_TOKEN"   // its ACL token
+	EnvCluster       = "SLUICE_CLUSTER"        // the cluster's name under the Consul prefix (default "default")
 )
 
 // ErrRefused means the JobManager refused the registration.
@@ -55,12 +60,15 @@ type Config struct {
 	Graph   *jobgraph.Graph
 	// Artifact is the sha256 of this executable (computed when empty).
 	Artifact string
-	Logger   *slog.Logger
+	// Discovery, if set, finds the leading JobManager (JobManager is then
+	// ignored) and is watched for a new leader.
+	Discovery ha.Discovery
+	Logger    *slog.Logger
 }
 
 func (c *Config) validate() error {
-	if c.JobManager == "" {
-		return fmt.Errorf("agent: no JobManager address; set %s or --jobmanager", EnvJobManager)
+	if c.JobManager == "" && c.Discovery == nil {
+		return fmt.Errorf("agent: no JobManager address; set %s, or %s to find the leader through Consul", EnvJobManager, EnvConsul)
 	}
 	if c.Program == nil || c.Graph == nil {
 		return errors.New("agent: Config.Program and Config.Graph are required")
@@ -90,8 +98,10 @@ func (c *Config) validate() error {
 	return nil
 }
 
-// Run runs the TaskManager until ctx is done or the JobManager connection
-// ends, then cancels its subtasks and waits for them.
+// Run runs the TaskManager until ctx is done. Without Discovery it serves
+// the one JobManager at cfg.JobManager and returns when that connection
+// ends. With Discovery it follows the leader: when its JobManager goes, it
+// cancels its subtasks and registers with the next leader on its own.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.validate(); err != nil {
 		return err
@@ -117,38 +127,144 @@ func Run(ctx context.Context, cfg Config) error {
 		dp.Close()
 		wg.Wait()
 	}()
-
-	conn, err := grpc.NewClient(cfg.JobManager, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	a := &agent{cfg: cfg, log: log, dp: dp}
+	a.tm, err = taskmanager.New(taskmanager.Config{
+		ID: cfg.ID, Slots: cfg.Slots, Exchange: exchange, Logger: log, DataPlane: dp,
+		ManagedMemory: cfg.ManagedMemory, Fingerprint: cfg.Graph.Fingerprint, Artifact: cfg.Artifact,
+	}, a)
 	if err != nil {
-		return fmt.Errorf("agent: JobManager address %q: %w", cfg.JobManager, err)
+		return err
+	}
+	defer a.tm.Close()
+	if cfg.Discovery == nil {
+		return a.serve(ctx, cfg.JobManager, nil)
+	}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		leader, changed, err := a.awaitLeader(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			log.Warn("finding the leading JobManager", "err", err, "retry in", backoff)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		err = a.serve(ctx, leader.RPC, changed)
+		if ctx.Err() != nil {
+			break
+		}
+		log.Warn("lost the JobManager; registering with the next leader", "jobmanager", leader.RPC, "err", err, "retry in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+		if a.registeredOnce.Swap(false) {
+			backoff = 50 * time.Millisecond // it served: the next leader is likely up soon
+		}
+	}
+	return nil
+}
+
+// agent is a TaskManager process across its registrations.
+type agent struct {
+	cfg   Config
+	log   *slog.Logger
+	dp    *network.DataPlane
+	tm    *taskmanager.TaskManager
+	cur   atomic.Pointer[session] // the registration reports go to
+	epoch atomic.Uint64           // newest leadership epoch seen
+	// registeredOnce: the last serve got as far as registering.
+	registeredOnce atomic.Bool
+}
+
+// awaitLeader waits for a leader, and returns it with a channel closed
+// when another JobManager leads.
+func (a *agent) awaitLeader(ctx context.Context) (ha.Leader, <-chan struct{}, error) {
+	wctx, stop := context.WithCancel(ctx)
+	found := make(chan ha.Leader, 1)
+	changed := make(chan struct{})
+	var first ha.Leader
+	go func() {
+		defer stop()
+		seen := false
+		err := a.cfg.Discovery.Watch(wctx, func(l ha.Leader) {
+			switch {
+			case !seen && l.RPC != "":
+				seen, first = true, l
+				found <- l
+			case seen && (l.RPC != first.RPC || l.Epoch != first.Epoch):
+				close(changed)
+				stop()
+			}
+		})
+		if err != nil && wctx.Err() == nil {
+			a.log.Warn("watching the leader", "err", err)
+		}
+	}()
+	select {
+	case l := <-found:
+		return l, changed, nil
+	case <-ctx.Done():
+		stop()
+		return ha.Leader{}, nil, ctx.Err()
+	case <-wctx.Done():
+		return ha.Leader{}, nil, errors.New("the watch of the leader ended")
+	}
+}
+
+// serve registers with the JobManager at addr and carries out its commands
+// until the connection ends, ctx is done or changed is closed; then it
+// cancels every subtask.
+func (a *agent) serve(ctx context.Context, addr string, changed <-chan struct{}) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if changed != nil {
+		go func() {
+			select {
+			case <-changed:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	cfg, log := a.cfg, a.log
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("agent: JobManager address %q: %w", addr, err)
 	}
 	defer conn.Close()
 	stream, err := rpc.NewControlClient(conn).Connect(ctx)
 	if err != nil {
-		return fmt.Errorf("agent: connecting to the JobManager at %s: %w", cfg.JobManager, err)
+		return fmt.Errorf("agent: connecting to the JobManager at %s: %w", addr, err)
 	}
-	s := &session{cfg: cfg, log: log, stream: stream, graphs: map[string]*jobgraph.Graph{}}
-	tm, err := taskmanager.New(taskmanager.Config{
-		ID: cfg.ID, Slots: cfg.Slots, Exchange: exchange, Logger: log, DataPlane: dp,
-		ManagedMemory: cfg.ManagedMemory, Fingerprint: cfg.Graph.Fingerprint, Artifact: cfg.Artifact,
-	}, s)
-	if err != nil {
-		return err
-	}
-	s.tm = tm
+	s := &session{cfg: a.cfg, log: a.log, tm: a.tm, stream: stream, graphs: map[string]*jobgraph.Graph{}}
+	tm := a.tm
 	closeBackend := func() {}
-	defer func() { closeBackend() }() // after the subtasks, which write snapshots, have stopped
-	defer tm.Close()
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		a.cur.Store(nil)
+		tm.CancelAll() // the next leader deploys afresh
+		wg.Wait()
+		closeBackend() // after the subtasks, which write snapshots, have stopped
+	}()
+	a.cur.Store(s)
 
 	if err := s.send(&rpc.TaskManagerMessage{Msg: &rpc.TaskManagerMessage_Register{Register: &rpc.Register{
 		Id: cfg.ID, Slots: int32(cfg.Slots), ManagedMemory: tm.Info().ManagedMemory, Artifact: cfg.Artifact,
-		Fingerprint: cfg.Graph.Fingerprint, DataAddress: dp.Addr(), Version: rpc.Version,
+		Fingerprint: cfg.Graph.Fingerprint, DataAddress: a.dp.Addr(), Version: rpc.Version,
 	}}}); err != nil {
-		return fmt.Errorf("agent: registering with %s: %w", cfg.JobManager, err)
+		return fmt.Errorf("agent: registering with %s: %w", addr, err)
 	}
 	first, err := stream.Recv()
 	if err != nil {
-		return fmt.Errorf("agent: registering with %s: %w", cfg.JobManager, err)
+		return fmt.Errorf("agent: registering with %s: %w", addr, err)
 	}
 	reg := first.GetRegistered()
 	if reg == nil {
@@ -156,6 +272,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if reg.GetError() != "" {
 		return fmt.Errorf("agent: %w: %s", ErrRefused, reg.GetError())
+	}
+	if !a.admit(first) {
+		return fmt.Errorf("agent: %w: the JobManager at %s leads an older epoch (%d) than one already seen", ErrRefused, addr, first.GetEpoch())
 	}
 	if sb := reg.GetStateBackend(); sb != nil {
 		var b plugins.Backend
@@ -166,7 +285,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	log.Info("registered", "jobmanager", cfg.JobManager, "slots", cfg.Slots, "data", dp.Addr(), "heartbeat", interval)
+	a.registeredOnce.Store(true)
+	log.Info("registered", "jobmanager", addr, "epoch", first.GetEpoch(), "slots", cfg.Slots, "data", a.dp.Addr(), "heartbeat", interval)
 
 	wg.Add(1)
 	go func() {
@@ -176,12 +296,64 @@ func Run(ctx context.Context, cfg Config) error {
 	for {
 		m, err := stream.Recv()
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case changed != nil && isClosed(changed):
+				return errors.New("agent: another JobManager leads now")
+			case ctx.Err() != nil:
 				return nil
 			}
-			return fmt.Errorf("agent: lost the JobManager at %s: %w", cfg.JobManager, err)
+			return fmt.Errorf("agent: lost the JobManager at %s: %w", addr, err)
+		}
+		if !a.admit(m) {
+			log.Warn("refused a command from a deposed JobManager", "epoch", m.GetEpoch(), "newest", a.epoch.Load())
+			continue
 		}
 		s.handle(m)
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// admit reports whether a message's epoch is at least the newest seen,
+// and records it: commands of a deposed leader are refused.
+func (a *agent) admit(m *rpc.JobManagerMessage) bool {
+	e := m.GetEpoch()
+	for {
+		cur := a.epoch.Load()
+		if e < cur {
+			return false
+		}
+		if e == cur || a.epoch.CompareAndSwap(cur, e) {
+			return true
+		}
+	}
+}
+
+// UpdateTask, AcknowledgeCheckpoint and DeclineCheckpoint forward the
+// TaskManager's reports to the current registration; between two they are
+// dropped (the next leader deploys afresh).
+func (a *agent) UpdateTask(u task.Update) {
+	if s := a.cur.Load(); s != nil {
+		s.UpdateTask(u)
+	}
+}
+
+func (a *agent) AcknowledgeCheckpoint(jobID string, attempt int, id int64, ack checkpoint.Ack) {
+	if s := a.cur.Load(); s != nil {
+		s.AcknowledgeCheckpoint(jobID, attempt, id, ack)
+	}
+}
+
+func (a *agent) DeclineCheckpoint(jobID string, attempt int, id int64, who checkpoint.Subtask, reason string) {
+	if s := a.cur.Load(); s != nil {
+		s.DeclineCheckpoint(jobID, attempt, id, who, reason)
 	}
 }
 
@@ -342,7 +514,7 @@ func (s *session) deploy(m *rpc.Deploy) {
 		d.Config = task.Config{BatchSize: int(ex.GetBatchSize()), BufferTimeout: time.Duration(ex.GetBufferTimeoutNs()), Credits: int(ex.GetCredits())}
 	}
 	if cp := m.GetCheckpoints(); cp != nil {
-		d.Checkpoints = &task.CheckpointSpec{Aligned: cp.GetAligned()}
+		d.Checkpoints = &task.CheckpointSpec{Aligned: cp.GetAligned(), Prefix: cp.GetPrefix()}
 	}
 	for _, r := range m.GetRestore() {
 		if d.Restore == nil {

@@ -72,6 +72,10 @@ type Deployment struct {
 type CheckpointSpec struct {
 	// Aligned selects exactly-once barrier alignment.
 	Aligned bool
+	// Prefix starts the names of the subtask's snapshot objects (default:
+	// the job id); a new leader gives its own so that names never clash
+	// with those of the JobManager before it.
+	Prefix string
 }
 
 // Peer is where one subtask of a job attempt runs.
