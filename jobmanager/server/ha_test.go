@@ -24,7 +24,7 @@ type haCluster struct {
 	disc   ha.Discovery
 }
 
-func startHACluster(t *testing.T, jobManagers int) *haCluster {
+func startHACluster(t testing.TB, jobManagers int) *haCluster {
 	t.Helper()
 	c := consultest.Start(t)
 	srv := s3test.Start(t)
@@ -50,7 +50,7 @@ func startHACluster(t *testing.T, jobManagers int) *haCluster {
 }
 
 // leader waits for a leader other than not and returns its id.
-func (h *haCluster) leader(t *testing.T, not string) string {
+func (h *haCluster) leader(t testing.TB, not string) string {
 	t.Helper()
 	var id string
 	waitFor(t, 30*time.Second, "a leading JobManager", func() bool {
@@ -66,7 +66,7 @@ func (h *haCluster) leader(t *testing.T, not string) string {
 
 // startTaskManager starts a job binary as a TaskManager that finds the
 // leader through Consul.
-func (h *haCluster) startTaskManager(t *testing.T, id string, slots int, bin string, args ...string) *proc {
+func (h *haCluster) startTaskManager(t testing.TB, id string, slots int, bin string, args ...string) *proc {
 	t.Helper()
 	return start(t, id, []string{
 		"SLUICE_MODE=taskmanager", "SLUICE_CONSUL=" + h.consul,
@@ -189,4 +189,43 @@ func TestPausedLeaderIsFenced(t *testing.T) {
 	if got, want := readLogSums(t, output), expectedSums(records); !maps.Equal(got, want) {
 		t.Fatalf("sums after the paused leader came back differ from plain Go:\n got %v\nwant %v", got, want)
 	}
+}
+
+// BenchmarkFailover measures the time from kill -9 of the leading
+// JobManager to the first record the job's sink processes under the new
+// leader (the test job's first-SUBTASK-UNIXNANO files), with three
+// JobManagers, Consul's check TTL 2 s and lock-delay 1 s. Target: under 5 s.
+func BenchmarkFailover(b *testing.B) {
+	h := startHACluster(b, 3)
+	first := h.leader(b, "")
+	output := b.TempDir()
+	args := []string{"--records", "-1", "--rate", "4000", "--parallelism", "2", "--output", output,
+		"--checkpoint-interval", "200ms", "--append"}
+	h.startTaskManager(b, "tm-1", 2, bins.testjob, args...)
+	h.startTaskManager(b, "tm-2", 2, bins.testjob, args...)
+	lc := h.jms[first]
+	lc.waitTaskManagers(b, 2)
+	id := lc.submit(b, bins.testjob, args...)
+	waitFor(b, time.Minute, "a recorded checkpoint", func() bool {
+		d, err := lc.client.Job(context.Background(), id)
+		return err == nil && d.State == "running" && lc.completedCheckpoint(id, d.Attempt)
+	})
+	killed := time.Now()
+	lc.jm.kill9(b)
+	var resumed time.Time
+	waitFor(b, time.Minute, "the first record under the new leader", func() bool {
+		var ok bool
+		resumed, ok = firstWritesAfter(output, killed)
+		return ok
+	})
+	next := h.leader(b, first)
+	d, err := h.jms[next].client.Job(context.Background(), id)
+	if err != nil || !strings.HasPrefix(d.RestoredFrom, "checkpoint ") {
+		b.Fatalf("under %s the job restored from %q: %v", next, d.RestoredFrom, err)
+	}
+	took := resumed.Sub(killed)
+	b.Logf("kill -9 %s -> first record under %s: %v", first, next, took)
+	b.ReportMetric(float64(took.Milliseconds()), "failover-ms")
+	b.ReportMetric(0, "ns/op")
+	_, _ = h.jms[next].jmctl(b, "cancel", id)
 }
