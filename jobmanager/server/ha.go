@@ -110,15 +110,20 @@ func (s *Server) lead(ctx context.Context) error {
 		}
 		return fmt.Errorf("campaigning for leadership: %w", err)
 	}
+	// Jobs are recovered before the leader answers: its REST API and
+	// TaskManagers see every job from the start.
 	s.ha.mu.Lock()
-	s.ha.epoch, s.ha.leading = epoch, true
+	s.ha.epoch = epoch
 	s.ha.mu.Unlock()
-	s.log.Info("leading", "id", s.cfg.ID, "epoch", epoch)
 	if s.ha.durable {
 		if err := s.recoverJobs(ctx, epoch); err != nil {
 			s.log.Error("recovering the jobs of the previous leader", "err", err)
 		}
 	}
+	s.ha.mu.Lock()
+	s.ha.leading = true
+	s.ha.mu.Unlock()
+	s.log.Info("leading", "id", s.cfg.ID, "epoch", epoch)
 	select {
 	case <-ctx.Done():
 		_ = s.ha.svc.Resign(context.Background())

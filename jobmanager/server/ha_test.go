@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
@@ -129,14 +130,31 @@ func TestLeaderFailoverResumesTheJob(t *testing.T) {
 	if got, want := readLogSums(t, output), expectedSums(records); !maps.Equal(got, want) {
 		t.Fatalf("sums after the failover differ from plain Go:\n got %v\nwant %v", got, want)
 	}
-	// A standby's REST API points at the leader.
-	for jid, c := range h.jms {
-		if jid == first || jid == next {
-			continue
+	// A standby's REST API answers with a redirect to the leader.
+	var standby string
+	for jid := range h.jms {
+		if jid != first && jid != next {
+			standby = jid
 		}
-		if _, err := c.client.Jobs(context.Background()); err != nil {
-			t.Fatalf("the standby %s does not lead to the leader: %v", jid, err)
-		}
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get("http://" + h.jms[standby].rest + "/v1/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != "http://"+nc.rest+"/v1/jobs" {
+		t.Fatalf("the standby %s answered %d with Location %q; want a redirect to the leader at %s", standby, resp.StatusCode, resp.Header.Get("Location"), nc.rest)
+	}
+	// A job that finished is not run again by the next leader.
+	nc.jm.kill9(t)
+	third := h.leader(t, next)
+	waitFor(t, 30*time.Second, "the third leader to serve", func() bool {
+		_, err := h.jms[third].client.Jobs(context.Background())
+		return err == nil
+	})
+	if jobs, err := h.jms[third].client.Jobs(context.Background()); err != nil || len(jobs) != 0 {
+		t.Fatalf("the third leader runs %+v (%v); the finished job must not run again", jobs, err)
 	}
 }
 
