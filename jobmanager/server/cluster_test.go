@@ -115,14 +115,20 @@ func (p *proc) kill9(t testing.TB) {
 	<-p.done
 }
 
-func freeAddr(t testing.TB) string {
+// freeAddrs returns n distinct loopback addresses nothing listens on now;
+// all are held until every one is chosen, so none is picked twice.
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
@@ -145,7 +151,8 @@ type cluster struct {
 
 func startJobManager(t testing.TB, args ...string) *cluster {
 	t.Helper()
-	c := &cluster{rest: freeAddr(t), rpc: freeAddr(t)}
+	addrs := freeAddrs(t, 2)
+	c := &cluster{rest: addrs[0], rpc: addrs[1]}
 	args = append([]string{"--http-addr", c.rest, "--rpc-addr", c.rpc, "--data-dir", t.TempDir(),
 		"--heartbeat-interval", "200ms", "--heartbeat-timeout", "2s"}, args...)
 	c.jm = start(t, "jobmanager", nil, bins.jobmanager, args...)

@@ -109,7 +109,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		if err == nil {
 			break
 		}
-		if attempt < 3 && strings.Contains(s.log(), "address already in use") {
+		if attempt < 3 && (strings.Contains(s.log(), "address already in use") || strings.Contains(s.log(), "already configured")) {
 			continue
 		}
 		t.Fatalf("consultest: %v\nconsul output:\n%s", err, s.log())
@@ -124,13 +124,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 // configure picks the ports and writes the configuration files.
 func (s *Server) configure(o options) error {
-	var ports [3]int // http, serf_lan, server
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return err
-		}
-		ports[i] = p
+	ports, err := freePorts(3) // http, serf_lan, server
+	if err != nil {
+		return err
 	}
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	s.HTTPAddr = "http://" + s.Addr
@@ -388,14 +384,20 @@ func tail(text string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// freePort returns a loopback TCP port nothing listens on now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+// freePorts returns n distinct loopback TCP ports nothing listens on now:
+// all are held open until every one is chosen, so that none is picked
+// twice.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // newUUID returns a random (version 4) UUID.
