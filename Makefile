@@ -18,7 +18,7 @@ build:
 run:
 	$(GO) run ./examples/wordcount
 
-test:
+test: tools
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
