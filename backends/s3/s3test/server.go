@@ -13,7 +13,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/toolbin"
 )
+
+// EnvBinary names the environment variable that overrides where the versitygw
+// binary is found (default: bin/versitygw in the module, from `make tools`).
+const EnvBinary = "SLUICE_VERSITYGW"
 
 // Region is the region the server is started with.
 const Region = "us-east-1"
@@ -55,7 +61,7 @@ type process struct {
 // $SLUICE_VERSITYGW.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := binary()
+	bin, err := toolbin.Find("versitygw", EnvBinary)
 	if err != nil {
 		t.Fatalf("s3test: %v", err)
 	}

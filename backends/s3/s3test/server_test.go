@@ -107,19 +107,6 @@ func TestMissingBinarySaysMakeTools(t *testing.T) {
 	}
 }
 
-func TestModuleRootHasBinaryPath(t *testing.T) {
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "backends", "s3", "s3test")); err != nil {
-		t.Fatalf("module root %s does not hold backends/s3/s3test: %v", root, err)
-	}
-}
-
 // fatalTB records the message of a Fatalf and stops its goroutine.
 type fatalTB struct {
 	testing.TB

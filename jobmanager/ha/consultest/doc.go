@@ -4,7 +4,7 @@
 //
 // The binary is built into the module's ./bin by `make tools` (Consul
 // v1.22.0, from the Go module proxy, in the tools module .tools/consul);
-// tests find it there or through $SLUICE_CONSUL. Start fails the test (it
+// tests find it there or through $SLUICE_CONSUL_BINARY. Start fails the test (it
 // does not skip it) when the binary is missing, so a machine without it
 // notices.
 //

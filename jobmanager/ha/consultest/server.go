@@ -15,7 +15,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/toolbin"
 )
+
+// EnvBinary names the environment variable that overrides where the consul
+// binary is found (default: bin/consul in the module, from `make tools`).
+const EnvBinary = "SLUICE_CONSUL_BINARY"
 
 // startTimeout bounds how long Start and Restart wait for the agent to be
 // ready.
@@ -77,10 +83,10 @@ func WithHCL(hcl string) Option { return func(o *options) { o.hcl = append(o.hcl
 // ends. Start fails the test, showing the agent's output, if the agent
 // does not get ready, and with a message saying to run `make tools` if the
 // binary is missing. The binary is found at <module root>/bin/consul or
-// via $SLUICE_CONSUL.
+// via $SLUICE_CONSUL_BINARY.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	bin, err := binary()
+	bin, err := toolbin.Find("consul", EnvBinary)
 	if err != nil {
 		t.Fatalf("consultest: %v", err)
 	}

@@ -279,16 +279,6 @@ func TestMissingBinarySaysMakeTools(t *testing.T) {
 	}
 }
 
-func TestModuleRootHasBinaryPath(t *testing.T) {
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "jobmanager", "ha", "consultest")); err != nil {
-		t.Fatalf("module root %s does not hold jobmanager/ha/consultest: %v", root, err)
-	}
-}
-
 // fatalTB records the message of a Fatalf and stops its goroutine.
 type fatalTB struct {
 	testing.TB
