@@ -16,11 +16,11 @@ func TestObjectNames(t *testing.T) {
 	if got := ArtifactObject(digest); got != "artifacts/"+digest {
 		t.Errorf("ArtifactObject = %q", got)
 	}
-	if got := CheckpointMetadataObject("0f3a", 17); got != "ha/0f3a/chk-17/_metadata" {
+	if got := CheckpointMetadataObject("0f3a", 1, 17); got != "ha/0f3a/e1/chk-17/_metadata" {
 		t.Errorf("CheckpointMetadataObject = %q", got)
 	}
 	// Both are valid state-backend names, so they can be pointer targets.
-	if err := validatePointer(Pointer{Checkpoint: 1, Metadata: CheckpointMetadataObject("0f3a", 1)}); err != nil {
+	if err := validatePointer(Pointer{Checkpoint: 1, Metadata: CheckpointMetadataObject("0f3a", 1, 1)}); err != nil {
 		t.Error(err)
 	}
 	if err := validatePointer(Pointer{Checkpoint: 1, Metadata: ArtifactObject(digest)}); err != nil {
@@ -176,7 +176,7 @@ func TestEncodeJobRefuses(t *testing.T) {
 }
 
 func TestPointerRoundTrip(t *testing.T) {
-	p := Pointer{Checkpoint: 7, Metadata: CheckpointMetadataObject("j1", 7), Epoch: 42}
+	p := Pointer{Checkpoint: 7, Metadata: CheckpointMetadataObject("j1", 1, 7), Epoch: 42}
 	b, err := encodePointer(p)
 	if err != nil {
 		t.Fatal(err)

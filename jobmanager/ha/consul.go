@@ -184,6 +184,12 @@ type Consul struct {
 // with an error wrapping ErrPermission that names the key (or resource)
 // and the missing right.
 func NewConsul(cfg ConsulConfig) (*Consul, error) {
+	return newConsul(cfg, true)
+}
+
+// newConsul validates cfg, connects and waits for the agent to be
+// reachable; with checkRights it also checks the token's rights.
+func newConsul(cfg ConsulConfig, checkRights bool) (*Consul, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -215,9 +221,11 @@ func NewConsul(cfg ConsulConfig) (*Consul, error) {
 		c.shutdown()
 		return nil, err
 	}
-	if err := c.checkRights(sctx); err != nil {
-		c.shutdown()
-		return nil, err
+	if checkRights {
+		if err := c.checkRights(sctx); err != nil {
+			c.shutdown()
+			return nil, err
+		}
 	}
 	return c, nil
 }

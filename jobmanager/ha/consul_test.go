@@ -214,7 +214,7 @@ func TestConsulElection(t *testing.T) {
 	expectWatch(first)
 
 	// The leader writes; the others may not.
-	p1 := Pointer{Checkpoint: 1, Metadata: CheckpointMetadataObject("j1", 1)}
+	p1 := Pointer{Checkpoint: 1, Metadata: CheckpointMetadataObject("j1", 1, 1)}
 	if err := first.e.PutJob(ctx, first.epoch, job("j1")); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestConsulElection(t *testing.T) {
 	if err := first.e.PutPointer(ctx, first.epoch, "j1", Pointer{Checkpoint: 2, Metadata: "m"}); !errors.Is(err, ErrFenced) {
 		t.Fatalf("old leader PutPointer = %v, want ErrFenced", err)
 	}
-	p2 := Pointer{Checkpoint: 2, Metadata: CheckpointMetadataObject("j1", 2)}
+	p2 := Pointer{Checkpoint: 2, Metadata: CheckpointMetadataObject("j1", 1, 2)}
 	if err := second.e.PutPointer(ctx, second.epoch, "j1", p2); err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestConsulFencedByConsul(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Pointer{Checkpoint: 5, Metadata: CheckpointMetadataObject("j1", 5)}
+	p := Pointer{Checkpoint: 5, Metadata: CheckpointMetadataObject("j1", 1, 5)}
 	if err := b.PutPointer(ctx, epochB, "j1", p); err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +506,7 @@ func TestConsulStore(t *testing.T) {
 	if _, ok, err := reader.Pointer(ctx, "j1"); ok || err != nil {
 		t.Fatalf("Pointer before any = %v, %v", ok, err)
 	}
-	p := Pointer{Checkpoint: 12, Metadata: CheckpointMetadataObject("j1", 12), Epoch: 999}
+	p := Pointer{Checkpoint: 12, Metadata: CheckpointMetadataObject("j1", 1, 12), Epoch: 999}
 	if err := a.PutPointer(ctx, epoch, "j1", p); err != nil {
 		t.Fatal(err)
 	}

@@ -128,9 +128,11 @@ type Store interface {
 func ArtifactObject(digest string) string { return "artifacts/" + digest }
 
 // CheckpointMetadataObject is the state-backend object holding the metadata
-// of a job's completed checkpoint: "ha/<jobID>/chk-<n>/_metadata".
-func CheckpointMetadataObject(jobID string, checkpoint int64) string {
-	return "ha/" + jobID + "/chk-" + strconv.FormatInt(checkpoint, 10) + "/_metadata"
+// of a job's completed checkpoint taken under leadership epoch:
+// "ha/<jobID>/e<epoch>/chk-<n>/_metadata". Each leader numbers checkpoints
+// from 1 again, so the epoch keeps the names of two leaders apart.
+func CheckpointMetadataObject(jobID string, epoch uint64, checkpoint int64) string {
+	return "ha/" + jobID + "/e" + strconv.FormatUint(epoch, 10) + "/chk-" + strconv.FormatInt(checkpoint, 10) + "/_metadata"
 }
 
 // Interface checks.

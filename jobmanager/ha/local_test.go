@@ -55,7 +55,7 @@ func TestLocal(t *testing.T) {
 	if _, ok, err := l.Pointer(ctx, "j1"); ok || err != nil {
 		t.Fatalf("Pointer before PutPointer: %v, %v", ok, err)
 	}
-	p := Pointer{Checkpoint: 3, Metadata: CheckpointMetadataObject("j1", 3)}
+	p := Pointer{Checkpoint: 3, Metadata: CheckpointMetadataObject("j1", 1, 3)}
 	if err := l.PutPointer(ctx, epoch, "j1", p); err != nil {
 		t.Fatal(err)
 	}

@@ -195,7 +195,7 @@ func (s *Server) recordCheckpoint(jobID string, g *jobgraph.Graph, cp *checkpoin
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("ha/%s/e%d/chk-%d/_metadata", jobID, epoch, cp.ID)
+	name := ha.CheckpointMetadataObject(jobID, epoch, cp.ID)
 	if _, err := s.backend.Put(ctx, name, bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("writing checkpoint metadata %s: %w", name, err)
 	}
