@@ -141,7 +141,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		leader, changed, err := a.awaitLeader(ctx)
+		leader, changed, stopWatch, err := a.awaitLeader(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -155,6 +155,7 @@ func Run(ctx context.Context, cfg Config) error {
 			continue
 		}
 		err = a.serve(ctx, leader.RPC, changed)
+		stopWatch()
 		if ctx.Err() != nil {
 			break
 		}
@@ -184,21 +185,26 @@ type agent struct {
 }
 
 // awaitLeader waits for a leader, and returns it with a channel closed
-// when another JobManager leads.
-func (a *agent) awaitLeader(ctx context.Context) (ha.Leader, <-chan struct{}, error) {
+// when another JobManager leads and the function that ends the watch
+// behind it.
+func (a *agent) awaitLeader(ctx context.Context) (ha.Leader, <-chan struct{}, func(), error) {
 	wctx, stop := context.WithCancel(ctx)
 	found := make(chan ha.Leader, 1)
 	changed := make(chan struct{})
-	var first ha.Leader
+	done := make(chan struct{})
+	end := func() { stop(); <-done }
 	go func() {
+		defer close(done)
 		defer stop()
-		seen := false
+		var first ha.Leader
+		seen, gone := false, false
 		err := a.cfg.Discovery.Watch(wctx, func(l ha.Leader) {
 			switch {
 			case !seen && l.RPC != "":
 				seen, first = true, l
 				found <- l
-			case seen && (l.RPC != first.RPC || l.Epoch != first.Epoch):
+			case seen && !gone && (l.RPC != first.RPC || l.Epoch != first.Epoch):
+				gone = true
 				close(changed)
 				stop()
 			}
@@ -209,12 +215,13 @@ func (a *agent) awaitLeader(ctx context.Context) (ha.Leader, <-chan struct{}, er
 	}()
 	select {
 	case l := <-found:
-		return l, changed, nil
+		return l, changed, end, nil
 	case <-ctx.Done():
-		stop()
-		return ha.Leader{}, nil, ctx.Err()
+		end()
+		return ha.Leader{}, nil, nil, ctx.Err()
 	case <-wctx.Done():
-		return ha.Leader{}, nil, errors.New("the watch of the leader ended")
+		end()
+		return ha.Leader{}, nil, nil, errors.New("the watch of the leader ended")
 	}
 }
 
