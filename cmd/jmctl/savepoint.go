@@ -63,14 +63,7 @@ savepoints/JOB-N) or a directory on the JobManager's machine, file:///DIR.`,
 				_, err := fmt.Fprintf(g.env.stdout, "savepoint %s disposed of\n", o.dispose)
 				return err
 			}
-			sp, err := c.TriggerSavepoint(cmd.Context(), args[0], o.target, false)
-			if errors.Is(err, api.ErrNotFound) {
-				return noJob(args[0], err)
-			}
-			if err != nil {
-				return err
-			}
-			return waitSavepoint(cmd.Context(), g, c, sp, o)
+			return triggerSavepoint(cmd.Context(), g, c, args[0], o, false)
 		},
 	}
 	f := cmd.Flags()
@@ -105,14 +98,7 @@ backend); --savepoint=LOCATION chooses it (a name, or file:///DIR).`,
 			if o.target == defaultLocation {
 				o.target = ""
 			}
-			sp, err := c.TriggerSavepoint(cmd.Context(), args[0], o.target, true)
-			if errors.Is(err, api.ErrNotFound) {
-				return noJob(args[0], err)
-			}
-			if err != nil {
-				return err
-			}
-			return waitSavepoint(cmd.Context(), g, c, sp, o)
+			return triggerSavepoint(cmd.Context(), g, c, args[0], o, true)
 		},
 	}
 	f := cmd.Flags()
@@ -122,6 +108,19 @@ backend); --savepoint=LOCATION chooses it (a name, or file:///DIR).`,
 	f.DurationVar(&o.interval, "interval", 200*time.Millisecond, "how often to poll the progress")
 	_ = f.MarkHidden("interval")
 	return cmd
+}
+
+// triggerSavepoint starts a savepoint of job (and with stop, the stop
+// after it) and follows it.
+func triggerSavepoint(ctx context.Context, g *globals, c *api.Client, job string, o *savepointOptions, stop bool) error {
+	sp, err := c.TriggerSavepoint(ctx, job, o.target, stop)
+	if errors.Is(err, api.ErrNotFound) {
+		return noJob(job, err)
+	}
+	if err != nil {
+		return err
+	}
+	return waitSavepoint(ctx, g, c, sp, o)
 }
 
 // waitSavepoint follows a savepoint until it ends and, for a stop, the job
