@@ -5,17 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/testproc"
 	"github.com/sluicehq/sluice/internal/toolbin"
 )
 
@@ -46,15 +45,7 @@ type Server struct {
 	logPath string
 
 	mu   sync.Mutex
-	proc *process // the current run
-}
-
-// process is one run of the agent.
-type process struct {
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed once the process has been reaped
-	waitErr error         // set before exited is closed
-	kill    sync.Once
+	proc *testproc.Process // the current run
 }
 
 // Option configures the agent Start runs.
@@ -103,7 +94,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		logPath:  filepath.Join(dir, "consul.log"),
 	}
 	if o.acl {
-		s.ManagementToken = newUUID()
+		s.ManagementToken = testproc.NewUUID()
 	}
 	// Another process may take a free port between our probe and the
 	// agent's bind; that shows as an early exit and we try other ports.
@@ -122,7 +113,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("consultest: the test failed; last lines of the consul agent log (%s):\n%s", s.Addr, tail(s.log(), 40))
+			t.Logf("consultest: the test failed; last lines of the consul agent log (%s):\n%s", s.Addr, testproc.Tail(s.log(), 40))
 		}
 	})
 	return s
@@ -130,7 +121,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 // configure picks the ports and writes the configuration files.
 func (s *Server) configure(o options) error {
-	ports, err := freePorts(3) // http, serf_lan, server
+	ports, err := testproc.FreePorts(3) // http, serf_lan, server
 	if err != nil {
 		return err
 	}
@@ -172,38 +163,25 @@ disable_update_check = true
 // killed when the test that started the server ends, and at once if it
 // does not get ready. restart appends to the log instead of truncating it.
 func (s *Server) start(restart bool) error {
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if restart {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	logFile, err := os.OpenFile(s.logPath, flags, 0o600)
-	if err != nil {
-		return fmt.Errorf("opening the agent log: %w", err)
-	}
-	defer logFile.Close() // the child has its own descriptor
-	if restart {
-		fmt.Fprintf(logFile, "\n==> consultest: restarting the agent\n")
+		if f, err := os.OpenFile(s.logPath, os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			fmt.Fprintf(f, "\n==> consultest: restarting the agent\n")
+			f.Close()
+		}
 	}
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Dir = s.dir
-	cmd.Env = cleanEnv()
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", s.bin, err)
+	cmd.Env = testproc.CleanEnv("CONSUL_")
+	p, err := testproc.Start(cmd, s.logPath, restart)
+	if err != nil {
+		return err
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.exited)
-	}()
-	s.tb.Cleanup(p.stop)
+	s.tb.Cleanup(p.Stop)
 	s.mu.Lock()
 	s.proc = p
 	s.mu.Unlock()
 	if err := s.waitReady(p); err != nil {
-		p.stop()
+		p.Stop()
 		return err
 	}
 	return nil
@@ -212,7 +190,7 @@ func (s *Server) start(restart bool) error {
 // waitReady polls the agent until it has a leader, the management token
 // (if any) is accepted and its node is registered with a passing serf
 // health check, the process exits, or startTimeout passes.
-func (s *Server) waitReady(p *process) error {
+func (s *Server) waitReady(p *testproc.Process) error {
 	client := &http.Client{
 		Timeout:   2 * time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true}, // no idle goroutines, no proxy
@@ -255,8 +233,8 @@ func (s *Server) waitReady(p *process) error {
 			}
 			last = why
 			select {
-			case <-p.exited:
-				return fmt.Errorf("consul exited while Start waited for %s on %s: %v", step.what, s.Addr, p.waitErr)
+			case <-p.Exited():
+				return fmt.Errorf("consul exited while Start waited for %s on %s: %v", step.what, s.Addr, p.Err())
 			case <-deadline.C:
 				return fmt.Errorf("consul on %s was not ready within %v: waiting for %s (last: %s)", s.Addr, startTimeout, step.what, last)
 			case <-tick.C:
@@ -295,7 +273,7 @@ func (s *Server) probe(client *http.Client, path string, ready func([]byte) bool
 }
 
 // current returns the agent's latest run.
-func (s *Server) current() *process {
+func (s *Server) current() *testproc.Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.proc
@@ -306,7 +284,7 @@ func (s *Server) current() *process {
 // to call more than once.
 func (s *Server) Kill(t testing.TB) {
 	t.Helper()
-	s.current().stop()
+	s.current().Stop()
 }
 
 // Pause freezes the agent with SIGSTOP: its ports still accept
@@ -315,11 +293,7 @@ func (s *Server) Kill(t testing.TB) {
 // a paused agent is still killed at the end of the test.
 func (s *Server) Pause(t testing.TB) {
 	t.Helper()
-	p := s.current()
-	if err := p.signal(sigStop); err != nil {
-		t.Fatalf("consultest: pausing the agent on %s: %v", s.Addr, err)
-	}
-	if err := waitStopped(p.cmd.Process.Pid); err != nil {
+	if err := s.current().Pause(); err != nil {
 		t.Fatalf("consultest: pausing the agent on %s: %v", s.Addr, err)
 	}
 }
@@ -327,7 +301,7 @@ func (s *Server) Pause(t testing.TB) {
 // Resume lets a paused agent run again (SIGCONT).
 func (s *Server) Resume(t testing.TB) {
 	t.Helper()
-	if err := s.current().signal(sigCont); err != nil {
+	if err := s.current().Resume(); err != nil {
 		t.Fatalf("consultest: resuming the agent on %s: %v", s.Addr, err)
 	}
 }
@@ -338,92 +312,11 @@ func (s *Server) Resume(t testing.TB) {
 // new agent starts empty: keys, sessions and locks are gone.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	s.current().stop()
+	s.current().Stop()
 	if err := s.start(true); err != nil {
 		t.Fatalf("consultest: restarting the agent on %s: %v\nconsul output:\n%s", s.Addr, err, s.log())
 	}
 }
 
-// signal sends sig to the agent's process group if it is still running.
-func (p *process) signal(sig syscall.Signal) error {
-	select {
-	case <-p.exited:
-		return fmt.Errorf("the agent is not running (%v)", p.waitErr)
-	default:
-	}
-	return signalGroup(p.cmd.Process, sig)
-}
-
-// stop kills the agent's process group and reaps the agent; it is safe to
-// call more than once.
-func (p *process) stop() {
-	p.kill.Do(func() {
-		select {
-		case <-p.exited:
-			// Reaped already; its group id may be someone else's by now.
-		default:
-			if err := signalGroup(p.cmd.Process, sigKill); err != nil {
-				// Kill fails only when the process has exited already; the
-				// waiting goroutine reaps it either way.
-				_ = p.cmd.Process.Kill()
-			}
-		}
-	})
-	<-p.exited
-}
-
 // log returns what the agent printed, for failure messages.
-func (s *Server) log() string {
-	b, err := os.ReadFile(s.logPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	return string(b)
-}
-
-// tail returns the last n lines of text.
-func tail(text string, n int) string {
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
-	if len(lines) > n {
-		lines = append([]string{"..."}, lines[len(lines)-n:]...)
-	}
-	return strings.Join(lines, "\n")
-}
-
-// freePorts returns n distinct loopback TCP ports nothing listens on now:
-// all are held open until every one is chosen, so that none is picked
-// twice.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// newUUID returns a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// cleanEnv is the test's environment without the CONSUL_* variables, which
-// would change how the agent or its CLI behaves.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "CONSUL_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
+func (s *Server) log() string { return testproc.ReadLog(s.logPath) }

@@ -165,7 +165,7 @@ func TestKillFailsFast(t *testing.T) {
 	put(t, c, "k", "v")
 	srv.Kill(t)
 	srv.Kill(t) // idempotent
-	if srv.current().cmd.ProcessState == nil {
+	if !srv.current().Reaped() {
 		t.Fatal("killed agent was not reaped")
 	}
 	start := time.Now()
@@ -208,7 +208,7 @@ func TestPausedAgentIsKilledAtCleanup(t *testing.T) {
 		srv = Start(t)
 		srv.Pause(t)
 	})
-	if srv.current().cmd.ProcessState == nil {
+	if !srv.current().Reaped() {
 		t.Fatal("paused agent was not reaped at the end of its test")
 	}
 }
@@ -241,7 +241,7 @@ func TestCleanupStopsAgent(t *testing.T) {
 		srv = Start(t)
 		put(t, srv.Client(), "k", "v")
 	})
-	if srv.current().cmd.ProcessState == nil {
+	if !srv.current().Reaped() {
 		t.Fatal("agent was not reaped at the end of its test")
 	}
 	if _, err := os.Stat(srv.dir); !os.IsNotExist(err) {

@@ -1,4 +1,4 @@
-package consultest
+package testproc
 
 import (
 	"bytes"
@@ -8,14 +8,14 @@ import (
 	"time"
 )
 
-// sysProcAttr puts the agent in a process group of its own and makes the
+// sysProcAttr puts the process in a process group of its own and makes the
 // kernel kill it if the test process dies without running its cleanups.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 // waitStopped waits until the kernel reports the process stopped (state T
-// in /proc/PID/stat), so that Pause returns with the agent frozen.
+// in /proc/PID/stat), so that Pause returns with the process frozen.
 func waitStopped(pid int) error {
 	path := fmt.Sprintf("/proc/%d/stat", pid)
 	deadline := time.Now().Add(5 * time.Second)

@@ -1,13 +1,13 @@
 //go:build unix
 
-package consultest
+package testproc
 
 import (
 	"os"
 	"syscall"
 )
 
-// signalGroup sends sig to the agent's process group (the agent leads its
+// signalGroup sends sig to the process's process group (the process leads its
 // own group, see sysProcAttr), so anything it started goes with it.
 func signalGroup(p *os.Process, sig syscall.Signal) error {
 	return syscall.Kill(-p.Pid, sig)

@@ -1,4 +1,4 @@
-package consultest
+package testproc
 
 import (
 	"errors"
@@ -20,7 +20,7 @@ func signalGroup(p *os.Process, sig syscall.Signal) error {
 	if sig == sigKill {
 		return p.Kill()
 	}
-	return errors.New("pausing the agent needs a Unix system")
+	return errors.New("pausing the process needs a Unix system")
 }
 
 func waitStopped(int) error { return nil }

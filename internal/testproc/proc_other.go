@@ -1,10 +1,10 @@
 //go:build unix && !linux
 
-package consultest
+package testproc
 
 import "syscall"
 
-// sysProcAttr puts the agent in a process group of its own; only Linux can
+// sysProcAttr puts the process in a process group of its own; only Linux can
 // also tie its life to the test process.
 func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
