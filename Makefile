@@ -34,10 +34,11 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Service binaries the tests run for real are installed into $(BIN): the
-# versitygw S3 server and the Consul agent now; Nomad with the issue that
-# needs it. Consul is built in its own module, .tools/consul (its go.mod
-# pins the version and carries Consul's own requirements; its go.sum is
-# committed), and only when bin/consul is missing or not that version.
+# versitygw S3 server, the Consul agent and the Nomad agent. Consul and
+# Nomad are each built in a module of their own, .tools/consul and
+# .tools/nomad (its go.mod pins the version and carries the agent's own
+# requirements; its go.sum is committed, so no checksum database is
+# needed), and only when the binary is missing or not that version.
 tools:
 	@mkdir -p $(BIN)
 	@v=v1.8.0; \
@@ -48,15 +49,23 @@ tools:
 		echo "GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v"; \
 		GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$$v; \
 	fi
-	@v=$$(sed -n 's|^require github.com/hashicorp/consul \(v[^ ]*\)$$|\1|p' $(CURDIR)/.tools/consul/go.mod); \
-	if [ -z "$$v" ]; then echo "tools: no 'require github.com/hashicorp/consul vX.Y.Z' line in .tools/consul/go.mod" >&2; exit 1; fi; \
-	if $(GO) version -m $(BIN)/consul 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/hashicorp/consul[[:space:]]+$$v[[:space:]]"; then \
-		echo "tools: bin/consul $$v is installed"; \
+	$(call build_agent,consul,github.com/hashicorp/consul,the agent of the jobmanager/ha tests,)
+	$(call build_agent,nomad,github.com/hashicorp/nomad,the agent of the nomad tests,-mod=mod)
+
+# build_agent builds bin/$(1) from module $(2) in .tools/$(1), at the
+# version its go.mod requires, unless bin/$(1) is that version already.
+# About five minutes each on two cores, once.
+define build_agent
+	@v=$$(sed -n 's|^require $(2) \(v[^ ]*\)$$|\1|p' $(CURDIR)/.tools/$(1)/go.mod); \
+	if [ -z "$$v" ]; then echo "tools: no 'require $(2) vX.Y.Z' line in .tools/$(1)/go.mod" >&2; exit 1; fi; \
+	if $(GO) version -m $(BIN)/$(1) 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+$(2)[[:space:]]+$$v[[:space:]]"; then \
+		echo "tools: bin/$(1) $$v is installed"; \
 	else \
-		echo "tools: building consul $$v (the agent of the jobmanager/ha tests) into $(BIN); one-time, about five minutes on two cores"; \
-		echo "cd $(CURDIR)/.tools/consul && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -o $(BIN)/consul github.com/hashicorp/consul"; \
-		cd $(CURDIR)/.tools/consul && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -o $(BIN)/consul github.com/hashicorp/consul; \
+		echo "tools: building $(1) $$v ($(3)) into $(BIN); one-time, about five minutes on two cores"; \
+		echo "cd $(CURDIR)/.tools/$(1) && GOWORK=off CGO_ENABLED=0 $(GO) build $(4) -trimpath -buildvcs=false -o $(BIN)/$(1) $(2)"; \
+		cd $(CURDIR)/.tools/$(1) && GOWORK=off CGO_ENABLED=0 $(GO) build $(4) -trimpath -buildvcs=false -o $(BIN)/$(1) $(2); \
 	fi
+endef
 
 # Regenerates the gRPC code of the control protocol (needs Debian's
 # protobuf-compiler; the generated code is committed).
