@@ -72,7 +72,7 @@ func (l *Local) wait(c *child) {
 	if lost {
 		delete(l.jobs[c.jobID], c.id)
 		exitErr = &ExitError{TaskManager: c.id, Err: waitErr, Stderr: c.stderr.Lines(), Log: c.logPath}
-		l.lost.push(Lost{TaskManager: c.id, JobID: c.jobID, Err: exitErr})
+		l.lost.Push(Lost{TaskManager: c.id, JobID: c.jobID, Err: exitErr})
 	}
 	l.mu.Unlock()
 	close(c.done)

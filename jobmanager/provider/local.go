@@ -61,7 +61,7 @@ type Local struct {
 	workDir string
 	grace   time.Duration
 	log     *slog.Logger
-	lost    *lostQueue
+	lost    *LostQueue
 
 	mu      sync.Mutex
 	closed  bool
@@ -97,7 +97,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		workDir: cfg.WorkDir,
 		grace:   cfg.GracePeriod,
 		log:     cfg.Logger.With("provider", "local"),
-		lost:    newLostQueue(),
+		lost:    NewLostQueue(),
 		jobs:    make(map[string]map[string]*child),
 		next:    make(map[string]int),
 	}, nil
@@ -185,7 +185,7 @@ func (l *Local) Release(jobID string) error {
 	l.mu.Lock()
 	children := l.forget(jobID)
 	// Under l.mu, so that the events of a later Ensure are not purged.
-	l.lost.purge(jobID)
+	l.lost.Purge(jobID)
 	l.mu.Unlock()
 	if err := l.stop(children); err != nil {
 		return fmt.Errorf("provider: release job %s: %w", jobID, err)
@@ -207,7 +207,7 @@ func (l *Local) forget(jobID string) []*child {
 
 // Lost delivers the TaskManagers that exited without being released, and
 // is closed by Close.
-func (l *Local) Lost() <-chan Lost { return l.lost.out }
+func (l *Local) Lost() <-chan Lost { return l.lost.C() }
 
 // Close releases every job at once (so within one grace period), waits
 // until every child has exited and been waited for, and closes the Lost
@@ -222,7 +222,7 @@ func (l *Local) Close() error {
 			children = append(children, l.forget(jobID)...)
 		}
 		l.mu.Unlock()
-		l.lost.close()
+		l.lost.Close()
 		if err := l.stop(children); err != nil {
 			l.closeErr = fmt.Errorf("provider: close: %w", err)
 		}

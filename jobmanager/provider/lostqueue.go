@@ -5,14 +5,14 @@ import (
 	"sync"
 )
 
-// lostQueue delivers Lost events on an unbuffered channel from an unbounded
+// LostQueue delivers Lost events on an unbuffered channel from an unbounded
 // FIFO queue, so that pushing never blocks, and lets Release take back the
 // events of a job that nobody has received yet. One goroutine (run) offers
 // the head of the queue to the channel.
 //
 // The queue holds one event per TaskManager that died unreleased and not
 // yet received, so it is bounded by the TaskManagers the provider started.
-type lostQueue struct {
+type LostQueue struct {
 	out  chan Lost
 	kick chan struct{} // capacity 1: the queue changed
 	quit chan struct{}
@@ -32,9 +32,13 @@ type queuedLost struct {
 	lost Lost
 }
 
-// newLostQueue returns a running queue; stop it with close.
-func newLostQueue() *lostQueue {
-	q := &lostQueue{
+// NewLostQueue returns a running queue; stop it with Close.
+//
+// Providers use it to implement Lost: Push an event when a TaskManager
+// dies, Purge a job's events in Release, return C from Lost and Close it in
+// Close.
+func NewLostQueue() *LostQueue {
+	q := &LostQueue{
 		out:  make(chan Lost),
 		kick: make(chan struct{}, 1),
 		quit: make(chan struct{}),
@@ -45,8 +49,8 @@ func newLostQueue() *lostQueue {
 	return q
 }
 
-// push appends l to the queue; it does nothing once the queue is closed.
-func (q *lostQueue) push(l Lost) {
+// Push appends l to the queue; it does nothing once the queue is closed.
+func (q *LostQueue) Push(l Lost) {
 	q.mu.Lock()
 	if q.stopped {
 		q.mu.Unlock()
@@ -58,10 +62,10 @@ func (q *lostQueue) push(l Lost) {
 	q.poke()
 }
 
-// purge drops the queued events of jobID. If run is offering one of them
+// Purge drops the queued events of jobID. If run is offering one of them
 // at this moment, purge waits until it has either been received or been
 // taken back, so that none is delivered after purge returns.
-func (q *lostQueue) purge(jobID string) {
+func (q *LostQueue) Purge(jobID string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.items = slices.DeleteFunc(q.items, func(e queuedLost) bool { return e.lost.JobID == jobID })
@@ -75,8 +79,8 @@ func (q *lostQueue) purge(jobID string) {
 	}
 }
 
-// close stops run, drops the queued events and closes the channel.
-func (q *lostQueue) close() {
+// Close stops run, drops the queued events and closes the channel.
+func (q *LostQueue) Close() {
 	q.mu.Lock()
 	if q.stopped {
 		q.mu.Unlock()
@@ -90,8 +94,11 @@ func (q *lostQueue) close() {
 	<-q.done
 }
 
+// C is the channel events are delivered on; Close closes it.
+func (q *LostQueue) C() <-chan Lost { return q.out }
+
 // poke tells run that the queue changed.
-func (q *lostQueue) poke() {
+func (q *LostQueue) poke() {
 	select {
 	case q.kick <- struct{}{}:
 	default: // a poke is pending already
@@ -99,13 +106,13 @@ func (q *lostQueue) poke() {
 }
 
 // setOffering records what run offers. The caller holds q.mu.
-func (q *lostQueue) setOffering(seq uint64, jobID string) {
+func (q *LostQueue) setOffering(seq uint64, jobID string) {
 	q.offering, q.offeringJob = seq, jobID
 	q.changed.Broadcast()
 }
 
 // run offers the head of the queue on out until close.
-func (q *lostQueue) run() {
+func (q *LostQueue) run() {
 	defer close(q.done)
 	defer close(q.out)
 	for {

@@ -6,7 +6,7 @@ import (
 )
 
 // receive returns the next event of q, failing the test after a while.
-func receive(t *testing.T, q *lostQueue) Lost {
+func receive(t *testing.T, q *LostQueue) Lost {
 	t.Helper()
 	select {
 	case l := <-q.out:
@@ -18,7 +18,7 @@ func receive(t *testing.T, q *lostQueue) Lost {
 }
 
 // waitOffering waits until run offers the event with sequence number seq.
-func waitOffering(t *testing.T, q *lostQueue, seq uint64) {
+func waitOffering(t *testing.T, q *LostQueue, seq uint64) {
 	t.Helper()
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -28,10 +28,10 @@ func waitOffering(t *testing.T, q *lostQueue, seq uint64) {
 }
 
 func TestLostQueueOrder(t *testing.T) {
-	q := newLostQueue()
-	defer q.close()
+	q := NewLostQueue()
+	defer q.Close()
 	for _, tm := range []string{"a", "b", "c"} {
-		q.push(Lost{TaskManager: tm, JobID: "j"})
+		q.Push(Lost{TaskManager: tm, JobID: "j"})
 	}
 	for _, want := range []string{"a", "b", "c"} {
 		if l := receive(t, q); l.TaskManager != want {
@@ -41,32 +41,32 @@ func TestLostQueueOrder(t *testing.T) {
 }
 
 func TestLostQueuePurge(t *testing.T) {
-	q := newLostQueue()
-	defer q.close()
-	q.push(Lost{TaskManager: "x1", JobID: "x"})
-	q.push(Lost{TaskManager: "y1", JobID: "y"})
-	q.push(Lost{TaskManager: "x2", JobID: "x"})
+	q := NewLostQueue()
+	defer q.Close()
+	q.Push(Lost{TaskManager: "x1", JobID: "x"})
+	q.Push(Lost{TaskManager: "y1", JobID: "y"})
+	q.Push(Lost{TaskManager: "x2", JobID: "x"})
 	// Nobody receives, so run is offering x1; purge takes it back too.
 	waitOffering(t, q, 1)
-	q.purge("x")
-	q.push(Lost{TaskManager: "y2", JobID: "y"})
+	q.Purge("x")
+	q.Push(Lost{TaskManager: "y2", JobID: "y"})
 	for _, want := range []string{"y1", "y2"} {
 		if l := receive(t, q); l.TaskManager != want {
 			t.Fatalf("got %q, want %q", l.TaskManager, want)
 		}
 	}
-	q.purge("unknown")
+	q.Purge("unknown")
 }
 
 func TestLostQueueClose(t *testing.T) {
-	q := newLostQueue()
-	q.push(Lost{TaskManager: "a", JobID: "j"})
+	q := NewLostQueue()
+	q.Push(Lost{TaskManager: "a", JobID: "j"})
 	waitOffering(t, q, 1)
-	q.close()
+	q.Close()
 	if l, ok := <-q.out; ok {
 		t.Errorf("got %+v after close", l)
 	}
-	q.push(Lost{TaskManager: "b", JobID: "j"}) // ignored
-	q.purge("j")
-	q.close()
+	q.Push(Lost{TaskManager: "b", JobID: "j"}) // ignored
+	q.Purge("j")
+	q.Close()
 }
