@@ -56,6 +56,13 @@ type ResourceProvider interface {
 	Lost() <-chan provider.Lost
 }
 
+// PendingReporter is implemented by providers that can say why a job's
+// TaskManagers have not come up (Nomad: no free resources); a slot
+// timeout's message then carries the reason.
+type PendingReporter interface {
+	Pending(jobID string) error
+}
+
 // Submission is a job to run.
 type Submission struct {
 	Graph   *jobgraph.Graph
@@ -129,8 +136,12 @@ type JobManager struct {
 	ids  []string // submission order
 	// started maps the TaskManagers the provider started to their job.
 	started map[string]string
-	closed  bool
-	timers  sync.WaitGroup
+	// gone remembers TaskManagers that registered and are gone, so that
+	// the provider's later report of their end is not taken for a
+	// TaskManager that never came up.
+	gone   recentSet
+	closed bool
+	timers sync.WaitGroup
 	// spawnMu guards draining: Close waits for timers, and background
 	// must not add to it meanwhile.
 	spawnMu  sync.Mutex
@@ -199,7 +210,13 @@ func (jm *JobManager) watchProvider() {
 			return
 		case l := <-jm.cfg.Provider.Lost():
 			err := fmt.Errorf("TaskManager %s lost: %w", l.TaskManager, l.Err)
-			if !jm.TaskManagerLost(l.TaskManager, err) {
+			if jm.TaskManagerLost(l.TaskManager, err) {
+				continue
+			}
+			jm.mu.Lock()
+			registered := jm.gone.remove(l.TaskManager)
+			jm.mu.Unlock()
+			if !registered {
 				// It died before it registered: the job cannot get
 				// its slots from it.
 				jm.failWaiting(l.JobID, err)
@@ -273,6 +290,7 @@ func (jm *JobManager) TaskManagerLost(id string, cause error) bool {
 		return false
 	}
 	delete(jm.tms, id)
+	jm.gone.add(id)
 	var hit []*jobEntry
 	for _, jid := range jm.ids {
 		j := jm.jobs[jid]
@@ -397,6 +415,11 @@ func (jm *JobManager) waitForSlots(j *jobEntry) {
 		}
 		if cause == nil {
 			cause = errors.New("no slots")
+		}
+		if pr, ok := jm.cfg.Provider.(PendingReporter); ok {
+			if why := pr.Pending(j.id); why != nil {
+				cause = fmt.Errorf("%w; %w", cause, why)
+			}
 		}
 		err := fmt.Errorf("no slots after waiting %v: %w", jm.cfg.SlotTimeout, cause)
 		jm.apply(j, func(now time.Time) effects { return j.abort(err, now) })
