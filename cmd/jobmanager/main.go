@@ -3,7 +3,7 @@
 // scheduler. With no flags it is a working cluster on this machine: jobs get
 // TaskManager processes started from their own binaries (provider local).
 //
-//	jobmanager [--http-addr 127.0.0.1:8081] [--rpc-addr 127.0.0.1:6123] [--provider local|standalone] ...
+//	jobmanager [--http-addr 127.0.0.1:8081] [--rpc-addr 127.0.0.1:6123] [--provider local|standalone|nomad] ...
 package main
 
 import (
@@ -36,9 +36,9 @@ func main() {
 	flag.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr, "address of the REST API")
 	flag.StringVar(&cfg.RPCAddr, "rpc-addr", cfg.RPCAddr, "address of the control endpoint TaskManagers connect to")
 	flag.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for artifacts and TaskManager logs")
-	flag.StringVar(&cfg.Provider, "provider", cfg.Provider, "where TaskManagers come from: local (started from each job's binary) or standalone (started by hand)")
-	flag.IntVar(&cfg.SlotsPerTaskManager, "slots", cfg.SlotsPerTaskManager, "slots of each local TaskManager")
-	flag.Int64Var(&cfg.TaskManagerMemory, "taskmanager-memory", cfg.TaskManagerMemory, "managed memory of each local TaskManager, bytes")
+	flag.StringVar(&cfg.Provider, "provider", cfg.Provider, "where TaskManagers come from: local (child processes started from each job's binary), standalone (started by hand) or nomad (Nomad allocations of each job's binary)")
+	flag.IntVar(&cfg.SlotsPerTaskManager, "slots", cfg.SlotsPerTaskManager, "slots of each TaskManager the local or nomad provider starts")
+	flag.Int64Var(&cfg.TaskManagerMemory, "taskmanager-memory", cfg.TaskManagerMemory, "managed memory of each TaskManager the local or nomad provider starts, bytes")
 	flag.DurationVar(&cfg.SlotTimeout, "slot-timeout", cfg.SlotTimeout, "how long a job waits for slots before it fails")
 	flag.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", cfg.HeartbeatInterval, "how often TaskManagers heartbeat")
 	flag.DurationVar(&cfg.HeartbeatTimeout, "heartbeat-timeout", cfg.HeartbeatTimeout, "silence after which a TaskManager is lost")
@@ -67,6 +67,8 @@ func main() {
 	flag.StringVar(&cfg.Consul, "consul", os.Getenv("SLUICE_CONSUL"), "Consul agent address (host:port): elect the leader there and keep jobs and checkpoint pointers for the next one (env SLUICE_CONSUL)")
 	flag.StringVar(&cfg.ConsulToken, "consul-token", os.Getenv("SLUICE_CONSUL_TOKEN"), "Consul ACL token (env SLUICE_CONSUL_TOKEN)")
 	flag.StringVar(&cfg.Cluster, "cluster", os.Getenv("SLUICE_CLUSTER"), "cluster name under Consul's sluice/ prefix (default \"default\"; env SLUICE_CLUSTER)")
+	flag.StringVar(&cfg.AdvertiseHost, "advertise-host", "", "host TaskManagers, Nomad clients and other JobManagers reach this one at (default: the listen host, or this machine's first non-loopback address)")
+	addNomadFlags(&cfg.Nomad)
 	level := flag.String("log-level", "info", "debug, info, warn or error")
 	flag.Parse()
 
@@ -95,7 +97,7 @@ func main() {
 	defer stop()
 	srv, err := server.New(cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "jobmanager:", err)
+		fmt.Fprintln(os.Stderr, err) // it names the jobmanager already
 		os.Exit(1)
 	}
 	if err := srv.Run(ctx); err != nil {

@@ -76,6 +76,10 @@ func (s *Server) admit() error {
 // it, or 503 when no JobManager leads.
 func (s *Server) standbyGate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/health" {
+			s.health(w, r)
+			return
+		}
 		if _, leading := s.ha.state(); leading {
 			next.ServeHTTP(w, r)
 			return
@@ -99,10 +103,34 @@ func (s *Server) standbyGate(next http.Handler) http.Handler {
 	})
 }
 
+// Health is the body of GET /v1/health.
+type Health struct {
+	ID     string `json:"id"`
+	Status string `json:"status"` // "leader" or "standby"
+}
+
+// health answers GET /v1/health with 200 on a leader and on a standby
+// alike (both are healthy processes; a standby redirects everything
+// else), for the health checks of service registrations.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_ = json.NewEncoder(w).Encode(api.Error{Error: "GET /v1/health only"})
+		return
+	}
+	h := Health{ID: s.cfg.ID, Status: "standby"}
+	if _, leading := s.ha.state(); leading {
+		h.Status = "leader"
+	}
+	_ = json.NewEncoder(w).Encode(h)
+}
+
 // lead campaigns for leadership, then recovers the jobs the previous
 // leader ran and serves until leadership is lost or ctx ends.
 func (s *Server) lead(ctx context.Context) error {
-	me := ha.Leader{ID: s.cfg.ID, REST: s.HTTPAddr(), RPC: s.RPCAddr()}
+	me := ha.Leader{ID: s.cfg.ID, REST: s.advertise(s.HTTPAddr()), RPC: s.advertise(s.RPCAddr())}
 	epoch, lost, err := s.ha.svc.Campaign(ctx, me)
 	if err != nil {
 		if ctx.Err() != nil {

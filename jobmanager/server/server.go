@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/restart"
 	"github.com/sluicehq/sluice/jobmanager/rpc"
 	"github.com/sluicehq/sluice/jobmanager/scheduler"
+	"github.com/sluicehq/sluice/nomad"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager/agent"
 	"github.com/sluicehq/sluice/taskmanager/task"
@@ -40,6 +41,7 @@ import (
 const (
 	ProviderLocal      = "local"      // TaskManagers are child processes of the JobManager
 	ProviderStandalone = "standalone" // TaskManagers are started by hand and register
+	ProviderNomad      = "nomad"      // TaskManagers are Nomad allocations of the job's artifact
 )
 
 // Config configures a JobManager process.
@@ -47,7 +49,15 @@ type Config struct {
 	RPCAddr  string // control endpoint for TaskManagers (default 127.0.0.1:6123)
 	HTTPAddr string // REST API (default 127.0.0.1:8081)
 	DataDir  string // artifacts and TaskManager logs (default $TMPDIR/sluice-jobmanager)
-	Provider string // local (default) or standalone
+	Provider string // local (default), standalone or nomad
+	// Nomad configures the nomad provider; the server fills in
+	// ArtifactBaseURL (unless set), Cluster and Logger.
+	Nomad nomad.ProviderConfig
+	// AdvertiseHost is the host TaskManagers, Nomad clients and other
+	// JobManagers reach this one at (default: the host of the listen
+	// addresses, or this machine's first non-loopback address when they
+	// listen on every interface).
+	AdvertiseHost string
 	// SlotsPerTaskManager is the slots of each local TaskManager (default: CPUs).
 	SlotsPerTaskManager int
 	// TaskManagerMemory is the managed memory of each local TaskManager (default 1 GiB).
@@ -116,8 +126,8 @@ func (c *Config) validate() error {
 	if c.Provider == "" {
 		c.Provider = d.Provider
 	}
-	if c.Provider != ProviderLocal && c.Provider != ProviderStandalone {
-		return fmt.Errorf("provider %q: use %q or %q", c.Provider, ProviderLocal, ProviderStandalone)
+	if c.Provider != ProviderLocal && c.Provider != ProviderStandalone && c.Provider != ProviderNomad {
+		return fmt.Errorf("provider %q: use %q, %q or %q", c.Provider, ProviderLocal, ProviderStandalone, ProviderNomad)
 	}
 	if c.SlotsPerTaskManager <= 0 {
 		c.SlotsPerTaskManager = d.SlotsPerTaskManager
@@ -207,14 +217,30 @@ func New(cfg Config) (*Server, error) {
 			s.backend.Close()
 		}
 	}()
-	if cfg.Provider == ProviderLocal {
-		s.provider, err = provider.NewLocal(provider.LocalConfig{WorkDir: filepath.Join(cfg.DataDir, "taskmanagers"), Logger: cfg.Logger})
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		s.provider = provider.NewStandalone()
+	if s.rpcLn, err = net.Listen("tcp", cfg.RPCAddr); err != nil {
+		return nil, fmt.Errorf("jobmanager: control endpoint: %w", err)
 	}
+	defer func() {
+		if !ok {
+			s.rpcLn.Close()
+		}
+	}()
+	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("jobmanager: REST API: %w", err)
+	}
+	defer func() {
+		if !ok {
+			s.httpLn.Close()
+		}
+	}()
+	if s.provider, err = s.newProvider(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !ok {
+			s.provider.Close()
+		}
+	}()
 	jmCfg := jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider, Snapshots: s.backend}
 	if s.ha.durable {
 		jmCfg.RecordCheckpoint, jmCfg.JobEnded, jmCfg.Epoch = s.recordCheckpoint, s.jobEnded, s.ha.currentEpoch
@@ -228,13 +254,6 @@ func New(cfg Config) (*Server, error) {
 	api, err := rest.New(rest.Config{JobManager: s.jm, Artifacts: s.store, Submit: s.submit, MaxArtifactBytes: cfg.MaxArtifactBytes, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
-	}
-	if s.rpcLn, err = net.Listen("tcp", cfg.RPCAddr); err != nil {
-		return nil, fmt.Errorf("jobmanager: control endpoint: %w", err)
-	}
-	if s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		s.rpcLn.Close()
-		return nil, fmt.Errorf("jobmanager: REST API: %w", err)
 	}
 	s.grpc = grpc.NewServer()
 	rpc.RegisterControlServer(s.grpc, ctl)
@@ -380,15 +399,24 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 	} else if req.AllowNonRestoredState && req.FromSavepoint == "" {
 		return "", errors.New("allowNonRestoredState needs fromSavepoint")
 	}
-	if s.cfg.Provider == ProviderLocal {
+	if s.cfg.Provider == ProviderLocal || s.cfg.Provider == ProviderNomad {
 		tasks, _ := g.Tasks()
 		need := scheduler.SlotsNeeded(tasks)
 		slots := s.cfg.SlotsPerTaskManager
 		env := []string{
 			agent.EnvMode + "=" + agent.ModeTaskManager,
-			agent.EnvJobManager + "=" + s.RPCAddr(),
 			agent.EnvSlots + "=" + strconv.Itoa(slots),
 			agent.EnvManagedMemory + "=" + strconv.FormatInt(s.cfg.TaskManagerMemory, 10),
+		}
+		if s.cfg.Provider == ProviderNomad && s.cfg.Consul != "" {
+			// TaskManagers find the leader through Consul, so that the
+			// Nomad job stays the same when another JobManager leads.
+			env = append(env, agent.EnvConsul+"="+s.cfg.Consul, agent.EnvCluster+"="+s.cfg.Cluster)
+			if s.cfg.ConsulToken != "" {
+				env = append(env, agent.EnvConsulToken+"="+s.cfg.ConsulToken)
+			}
+		} else {
+			env = append(env, agent.EnvJobManager+"="+s.advertise(s.RPCAddr()))
 		}
 		if req.Parallelism > 0 {
 			env = append(env, agent.EnvParallelism+"="+strconv.Itoa(req.Parallelism))
