@@ -248,5 +248,3 @@ func closedAddr(t testing.TB) string {
 	l.Close()
 	return addr
 }
-
-
