@@ -138,6 +138,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newCheckpointsCmd(g),
 		newSavepointCmd(g),
 		newStopCmd(g),
+		newNomadCmd(g),
 	)
 	return root
 }
