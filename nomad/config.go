@@ -84,7 +84,8 @@ type Constraint struct {
 }
 
 // ParseConstraint parses "ATTRIBUTE OPERATOR VALUE", such as
-// "${attr.kernel.name} = linux" or "${meta.tier} regexp ^stream"; the
+// "${attr.kernel.name} = linux", "attr.kernel.name = linux" (the same) or
+// "${meta.tier} regexp ^stream"; the
 // value may contain spaces, and operators that take none
 // (is_set, is_not_set, distinct_hosts) may have none.
 func ParseConstraint(s string) (Constraint, error) {
@@ -93,14 +94,30 @@ func ParseConstraint(s string) (Constraint, error) {
 	case len(f) == 1 && f[0] == "distinct_hosts":
 		return Constraint{Operator: f[0], Value: "true"}, nil
 	case len(f) == 2 && (f[1] == "is_set" || f[1] == "is_not_set"):
-		return Constraint{Attribute: f[0], Operator: f[1]}, nil
+		return Constraint{Attribute: interpolation(f[0]), Operator: f[1]}, nil
 	case len(f) < 3:
 		return Constraint{}, fmt.Errorf("constraint %q: want \"ATTRIBUTE OPERATOR VALUE\", e.g. \"${attr.kernel.name} = linux\"", s)
 	}
 	rest := strings.TrimSpace(s)
 	rest = strings.TrimSpace(rest[len(f[0]):])
 	rest = strings.TrimSpace(rest[len(f[1]):])
-	return Constraint{Attribute: f[0], Operator: f[1], Value: rest}, nil
+	return Constraint{Attribute: interpolation(f[0]), Operator: f[1], Value: rest}, nil
+}
+
+// interpolation writes a bare attribute ("attr.kernel.name",
+// "meta.rack", "node.class") as the interpolation Nomad expects. Bare
+// names are how a constraint reaches a JobManager run by Nomad: Nomad
+// would resolve "${attr...}" in the JobManager's own arguments.
+func interpolation(attr string) string {
+	if strings.HasPrefix(attr, "${") {
+		return attr
+	}
+	for _, p := range []string{"attr.", "meta.", "node.", "unique."} {
+		if strings.HasPrefix(attr, p) {
+			return "${" + attr + "}"
+		}
+	}
+	return attr
 }
 
 // String formats c as ParseConstraint reads it.

@@ -216,12 +216,10 @@ func (p *Provider) job(req provider.Request) *api.Job {
 	}
 	task.Env[provider.EnvTaskManagerID] = idPrefix(req.JobID) + "-tm-${NOMAD_SHORT_ALLOC_ID}"
 	task.Env["SLUICE_DATA_ADDR"] = "${NOMAD_ADDR_" + PortLabel + "}"
-	task.Artifacts = []*api.TaskArtifact{{
-		GetterSource:  ptr(p.cfg.ArtifactBaseURL + "/v1/artifacts/" + req.Artifact),
-		GetterOptions: map[string]string{"checksum": "sha256:" + req.Artifact},
-		GetterMode:    ptr("file"),
-		RelativeDest:  ptr("local/" + binaryName),
-	}}
+	task.Artifacts = []*api.TaskArtifact{p.artifact(req.Artifact, binaryName)}
+	for _, f := range req.Files {
+		task.Artifacts = append(task.Artifacts, p.artifact(f.Digest, f.Name))
+	}
 	slots := max(req.SlotsPerTaskManager, 1)
 	memMB := int((req.MemoryPerTaskManager + 1<<20 - 1) >> 20)
 	task.Require(&api.Resources{CPU: ptr(slots * p.cfg.CPUPerSlot), MemoryMB: ptr(memMB + p.cfg.MemoryOverheadMB)})
@@ -230,6 +228,17 @@ func (p *Provider) job(req provider.Request) *api.Job {
 	group.AddTask(task)
 	job.AddTaskGroup(group)
 	return job
+}
+
+// artifact is the download of the stored binary digest into local/name,
+// checked against its sha256.
+func (p *Provider) artifact(digest, name string) *api.TaskArtifact {
+	return &api.TaskArtifact{
+		GetterSource:  ptr(p.cfg.ArtifactBaseURL + "/v1/artifacts/" + digest),
+		GetterOptions: map[string]string{"checksum": "sha256:" + digest},
+		GetterMode:    ptr("file"),
+		RelativeDest:  ptr("local/" + name),
+	}
 }
 
 // idPrefix returns the first 8 characters of jobID, as the local

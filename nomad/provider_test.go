@@ -27,6 +27,8 @@ func TestParseConstraint(t *testing.T) {
 		{"${attr.kernel.name} = linux", Constraint{"${attr.kernel.name}", "=", "linux"}, false},
 		{"${meta.rack}  regexp  ^r[0-9] b", Constraint{"${meta.rack}", "regexp", "^r[0-9] b"}, false},
 		{"${meta.ssd} is_set", Constraint{"${meta.ssd}", "is_set", ""}, false},
+		{"attr.kernel.name = linux", Constraint{"${attr.kernel.name}", "=", "linux"}, false},
+		{"meta.ssd is_not_set", Constraint{"${meta.ssd}", "is_not_set", ""}, false},
 		{"distinct_hosts", Constraint{"", "distinct_hosts", "true"}, false},
 		{"${attr.kernel.name} =", Constraint{}, true},
 		{"", Constraint{}, true},

@@ -26,7 +26,7 @@ func addNomadFlags(c *nomad.ProviderConfig) {
 	flag.StringVar(&c.NodePool, "nomad-node-pool", "", "Nomad node pool of the TaskManagers")
 	flag.StringVar(&c.Driver, "nomad-driver", nomad.DriverRawExec, "task driver of the TaskManagers: raw_exec, exec or docker")
 	flag.StringVar(&c.DockerImage, "nomad-docker-image", "", "image TaskManagers run in with the docker driver")
-	flag.Func("nomad-constraint", "a constraint on TaskManager nodes, `\"ATTRIBUTE OPERATOR VALUE\"` (e.g. \"${attr.kernel.name} = linux\"), repeatable", func(v string) error {
+	flag.Func("nomad-constraint", "a constraint on TaskManager nodes, `\"ATTRIBUTE OPERATOR VALUE\"` (e.g. \"attr.kernel.name = linux\"; ${} may be left out), repeatable", func(v string) error {
 		con, err := nomad.ParseConstraint(v)
 		if err != nil {
 			return err

@@ -31,6 +31,18 @@ type Request struct {
 	// MemoryPerTaskManager is the memory of each TaskManager in bytes; 0
 	// means unspecified.
 	MemoryPerTaskManager int64
+	// Files are other binaries a TaskManager needs next to its own, such
+	// as the state backend plugin it opens itself. Providers that run
+	// TaskManagers on other machines (Nomad) fetch them like the artifact;
+	// Local runs on the JobManager's machine and needs none.
+	Files []File
+}
+
+// File is a binary from the JobManager's artifact store, placed next to a
+// TaskManager's binary under Name.
+type File struct {
+	Name   string
+	Digest string // sha256, hex
 }
 
 // Lost tells that a TaskManager the provider started has died.
