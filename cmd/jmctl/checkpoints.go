@@ -18,7 +18,8 @@ when each was triggered, how long it took, its size, and per subtask the
 pause to take the snapshot, the time to write it, and the barrier alignment.`,
 		Example: `  jmctl checkpoints 3f2a9c...
   jmctl checkpoints 3f2a9c... --json`,
-		Args: exactArgs(1),
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeJobs(g, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {

@@ -11,9 +11,19 @@
 //	                    running
 //	list                list the jobs
 //	info JOB            show a job, its subtasks and its exceptions
-//	cancel JOB          cancel a job
+//	cancel JOB [--wait] cancel a job (and follow it until it has ended)
+//	checkpoints JOB     list a job's recent checkpoints and savepoints
+//	savepoint JOB [--target LOCATION] | --dispose LOCATION
+//	                    take a savepoint and follow it, or dispose of one
+//	stop JOB --savepoint[=LOCATION]
+//	                    take a savepoint, then stop the job
 //	taskmanagers        list the TaskManagers and their slots
+//	overview            TaskManagers, slots and jobs by state
+//	nomad jobspec       print Nomad jobspecs for the JobManagers (and a pool)
+//	completion SHELL    print a completion script (bash, zsh, fish,
+//	                    powershell); JOB arguments complete with job ids
 //
+// With --consul ADDR, jmctl finds the leading JobManager through Consul.
 // The JobManager address is --jobmanager, else the environment variable
 // SLUICE_JOBMANAGER, else 127.0.0.1:8081; it is host:port or an http(s) URL.
 // --json prints the API's JSON instead of tables. Long flags may be written

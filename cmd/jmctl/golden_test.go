@@ -31,6 +31,7 @@ func fixtureAPI(t *testing.T) string {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/jobs", serve("jobs.json"))
 	mux.HandleFunc("GET /v1/taskmanagers", serve("taskmanagers.json"))
+	mux.HandleFunc("GET /v1/overview", serve("overview.json"))
 	job := serve("job.json")
 	mux.HandleFunc("GET /v1/jobs/7f3a9c01/checkpoints", serve("checkpoints.json"))
 	mux.HandleFunc("GET /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -78,6 +79,8 @@ func TestGolden(t *testing.T) {
 		{"taskmanagers_json", []string{"taskmanagers", "-json"}},
 		{"checkpoints", []string{"checkpoints", "7f3a9c01"}},
 		{"checkpoints_json", []string{"checkpoints", "-json", "7f3a9c01"}},
+		{"overview", []string{"overview"}},
+		{"overview_json", []string{"overview", "--json"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			e := newTestEnv(map[string]string{jobManagerEnv: addr})
@@ -104,6 +107,7 @@ func TestJSONMatchesAPI(t *testing.T) {
 		"job.json":          {"info", "--json", "7f3a9c01"},
 		"taskmanagers.json": {"taskmanagers", "--json"},
 		"checkpoints.json":  {"checkpoints", "--json", "7f3a9c01"},
+		"overview.json":     {"overview", "--json"},
 	} {
 		e := newTestEnv(nil)
 		if code := e.run(append(args, "--jobmanager", addr)...); code != exitOK {

@@ -20,7 +20,8 @@ wrote; SUBTASK is "i/p", counted from 1 as in the TaskManager logs); then
 the failures the job went through, if any.`,
 		Example: `  jmctl info 3f9c2a1b
   jmctl info 3f9c2a1b --json`,
-		Args: exactArgs(1),
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeJobs(g, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {

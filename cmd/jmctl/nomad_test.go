@@ -26,7 +26,6 @@ func TestNomadJobspecUsageErrors(t *testing.T) {
 		{with("--driver", "java"), []string{`--driver "java"`, "raw_exec, exec or docker"}},
 		{with("extra"), []string{`unexpected argument "extra"`, "after --"}},
 		{with("--constraint", "x"), []string{"--constraint", "ATTRIBUTE OPERATOR VALUE"}},
-		{with("--constraint", "attr.kernel.name = linux"), []string{"${attr.kernel.name}"}},
 		{with("--state-backend-setting", "bucket"), []string{`--state-backend-setting "bucket"`, "key=value"}},
 		{with("--output", "a", "--output-dir", "b"), []string{"--output and --output-dir"}},
 		{with("--taskmanagers", "2", "--taskmanager-binary", "/x", "--output", filepath.Join(dir, "x")), []string{"--output-dir DIR"}},

@@ -110,7 +110,9 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 			return usageErrorf("%s; see `jmctl --help`", msg)
 		},
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
+	// `jmctl completion bash|zsh|fish|powershell` prints a completion
+	// script; JOB arguments complete with the JobManager's job ids.
+	root.CompletionOptions.HiddenDefaultCmd = false
 	root.SuggestionsMinimumDistance = 2
 	root.SetOut(env.stdout)
 	root.SetErr(env.stderr)
@@ -139,6 +141,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newSavepointCmd(g),
 		newStopCmd(g),
 		newNomadCmd(g),
+		newOverviewCmd(g),
 	)
 	return root
 }

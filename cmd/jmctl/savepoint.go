@@ -39,6 +39,7 @@ savepoints/JOB-N) or a directory on the JobManager's machine, file:///DIR.`,
 		Example: `  jmctl savepoint 3f9c2a1b
   jmctl savepoint 3f9c2a1b --target file:///var/sluice/savepoints/before-upgrade
   jmctl savepoint --dispose savepoints/3f9c2a1b-1`,
+		ValidArgsFunction: completeJobs(g, true),
 		Args: func(cmd *cobra.Command, args []string) error {
 			if o.dispose != "" {
 				if len(args) != 0 {
@@ -89,7 +90,8 @@ job exactly where it stopped. If the savepoint fails the job keeps running.
 backend); --savepoint=LOCATION chooses it (a name, or file:///DIR).`,
 		Example: `  jmctl stop 3f9c2a1b --savepoint
   jmctl stop 3f9c2a1b --savepoint=file:///var/sluice/savepoints/v2-upgrade`,
-		Args: exactArgs(1),
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeJobs(g, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
