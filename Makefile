@@ -77,9 +77,27 @@ proto:
 	PATH=$(BIN):$$PATH protoc --go_out=. --go_opt=paths=source_relative \
 		--go-grpc_out=. --go-grpc_opt=paths=source_relative plugins/proto/backend.proto
 
+# Each fuzzer runs for FUZZTIME; their seed corpora (f.Add and
+# testdata/fuzz) run in every `make test`. A failing input is written to
+# the package's testdata/fuzz, where it stays as a regression seed.
+FUZZTIME ?= 30s
+FUZZERS := \
+	./stream/codec/:FuzzDecode \
+	./jobmanager/jobgraph/:FuzzParse \
+	./taskmanager/state/:FuzzRestore \
+	./taskmanager/network/:FuzzReadFrame \
+	./taskmanager/network/:FuzzReadStreamHeader \
+	./taskmanager/network/:FuzzReadHello \
+	./jobmanager/rest/:FuzzRequests \
+	./jobmanager/savepoint/:FuzzParseMetadata \
+	./jobmanager/savepoint/:FuzzParseLocation
+
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./stream/codec/
-	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=30s ./jobmanager/jobgraph/
+	@set -e; for f in $(FUZZERS); do \
+		pkg=$${f%%:*}; name=$${f##*:}; \
+		echo "$(GO) test -run='^$$' -fuzz='^$$name$$' -fuzztime=$(FUZZTIME) $$pkg"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 clean:
 	rm -rf $(BIN)
