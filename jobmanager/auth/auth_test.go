@@ -1,0 +1,217 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+const (
+	readSecret   = "read-0123456789abcdef"
+	submitSecret = "submit-0123456789abcdef"
+	manageSecret = "manage-0123456789abcdef"
+	tmSecret     = "tm-0123456789abcdef"
+)
+
+func newTestAuthorizer(t *testing.T, anonymousRead bool) *Authorizer {
+	t.Helper()
+	a, err := New(Config{AnonymousRead: anonymousRead, Tokens: []Token{
+		{Name: "reader", Secret: readSecret, Rights: []Right{Read}},
+		{Name: "ci", Secret: submitSecret, Rights: []Right{Submit}},
+		{Name: "ops", Secret: manageSecret, Rights: []Right{Manage}},
+		{Name: "tms", Secret: tmSecret, Rights: []Right{TaskManager}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestCheckRights(t *testing.T) {
+	a := newTestAuthorizer(t, false)
+	secrets := map[string]string{"": "", "reader": readSecret, "ci": submitSecret, "ops": manageSecret, "tms": tmSecret, "stranger": "x-0123456789abcdef"}
+	allowed := map[string][]Right{
+		"":         nil,
+		"reader":   {Read},
+		"ci":       {Read, Submit},
+		"ops":      {Read, Submit, Manage},
+		"tms":      {TaskManager},
+		"stranger": nil,
+	}
+	for who, secret := range secrets {
+		for _, need := range []Right{Read, Submit, Manage, TaskManager} {
+			_, err := a.Check(secret, need)
+			want := false
+			for _, r := range allowed[who] {
+				want = want || r == need
+			}
+			if (err == nil) != want {
+				t.Errorf("%s needing %s: %v, want allowed=%v", who, need, err, want)
+			}
+			switch {
+			case err == nil:
+			case who == "" || who == "stranger":
+				if !errors.Is(err, ErrUnauthenticated) {
+					t.Errorf("%s needing %s: %v, want ErrUnauthenticated", who, need, err)
+				}
+			case !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), need.String()):
+				t.Errorf("%s needing %s: %v, want ErrForbidden naming the right", who, need, err)
+			}
+		}
+	}
+	open := newTestAuthorizer(t, true)
+	if _, err := open.Check("", Read); err != nil {
+		t.Errorf("anonymous read with AnonymousRead: %v", err)
+	}
+	if _, err := open.Check("", Submit); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("anonymous submit with AnonymousRead: %v", err)
+	}
+}
+
+func TestDisabledAllowsEverything(t *testing.T) {
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Enabled() {
+		t.Fatal("enabled without tokens")
+	}
+	if _, err := a.Check("", Manage); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMintAndRevoke(t *testing.T) {
+	a := newTestAuthorizer(t, false)
+	secret, revoke := a.Mint("job-1 taskmanagers", TaskManager)
+	if name, err := a.Check(secret, TaskManager); err != nil || name != "job-1 taskmanagers" {
+		t.Fatalf("minted token: %q, %v", name, err)
+	}
+	if _, err := a.Check(secret, Submit); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("minted taskmanager token may submit: %v", err)
+	}
+	revoke()
+	if _, err := a.Check(secret, TaskManager); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked token: %v", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		tokens []Token
+		want   string
+	}{
+		{[]Token{{Name: "a", Secret: "short", Rights: []Right{Read}}}, "at least 16"},
+		{[]Token{{Secret: readSecret, Rights: []Right{Read}}}, "no name"},
+		{[]Token{{Name: "a", Secret: readSecret}}, "no rights"},
+		{[]Token{{Name: "a", Secret: readSecret, Rights: []Right{Read}}, {Name: "a", Secret: manageSecret, Rights: []Right{Read}}}, "two tokens"},
+		{[]Token{{Name: "a", Secret: readSecret, Rights: []Right{Read}}, {Name: "b", Secret: readSecret, Rights: []Right{Read}}}, "same secret"},
+	} {
+		if _, err := New(Config{Tokens: tt.tokens}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("New(%+v) = %v, want %q", tt.tokens, err, tt.want)
+		}
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "ops.token")
+	if err := os.WriteFile(secretFile, []byte(manageSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "acl.hcl")
+	if err := os.WriteFile(good, []byte(`
+anonymous_read = true
+token "ci" {
+  secret = "`+submitSecret+`"
+  rights = ["submit"]
+}
+token "ops" {
+  secret_file = "`+secretFile+`"
+  rights = ["manage", "taskmanager"]
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var cfg Config
+	if err := LoadFile(good, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Check("", Read); err != nil {
+		t.Error(err)
+	}
+	if name, err := a.Check(manageSecret, TaskManager); err != nil || name != "ops" {
+		t.Errorf("ops from secret_file: %q %v", name, err)
+	}
+	bad := filepath.Join(dir, "bad.hcl")
+	for content, want := range map[string]string{
+		`token "x" { rights = ["read"] }`:                                       "no secret",
+		"token \"x\" {\n secret = \"s\"\n rights = [\"admin\"]\n}":              "unknown right \"admin\"",
+		`token "x" { secret = "s" rights = ["read"] extra = 1 }`:                "bad.hcl:1",
+		"token \"x\" {\n secret = \"s\"\n secret_file = \"f\"\n rights = []\n}": "both secret and secret_file",
+	} {
+		if err := os.WriteFile(bad, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var cfg Config
+		if err := LoadFile(bad, &cfg); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadFile(%s) = %v, want %q", content, err, want)
+		}
+	}
+}
+
+func TestRequire(t *testing.T) {
+	a := newTestAuthorizer(t, false)
+	h := a.Require(Submit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	for secret, want := range map[string]int{"": 401, "nope-0123456789abcdef": 401, readSecret: 403, submitSecret: 204, manageSecret: 204} {
+		req := httptest.NewRequest("POST", "/v1/jobs", nil)
+		if secret != "" {
+			req.Header.Set(Header, "Bearer "+secret)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Errorf("token %q: %d, want %d", secret, w.Code, want)
+		}
+		if want >= 400 && !strings.Contains(w.Body.String(), `"error"`) {
+			t.Errorf("token %q: body %q is no JSON error", secret, w.Body.String())
+		}
+	}
+}
+
+func TestGRPCCheck(t *testing.T) {
+	a := newTestAuthorizer(t, false)
+	in := func(tok string) context.Context {
+		md := metadata.Pairs()
+		if tok != "" {
+			md = metadata.Pairs(metadataKey, "Bearer "+tok)
+		}
+		return metadata.NewIncomingContext(context.Background(), md)
+	}
+	if err := a.checkContext(in(tmSecret), TaskManager); err != nil {
+		t.Error(err)
+	}
+	if err := a.checkContext(in(""), TaskManager); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("no token: %v", err)
+	}
+	if err := a.checkContext(in(submitSecret), TaskManager); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("submit token registering: %v", err)
+	}
+	out, _ := metadata.FromOutgoingContext(WithToken(context.Background(), tmSecret))
+	if got := out.Get(metadataKey); len(got) != 1 || got[0] != "Bearer "+tmSecret {
+		t.Errorf("WithToken metadata %v", got)
+	}
+}
