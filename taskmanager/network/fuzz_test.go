@@ -22,8 +22,8 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(frame(EventBarrier, make([]byte, 8)))
 	f.Add(frame(EventWatermark, make([]byte, 8)))
 	f.Add([]byte{kindRecords, 0xff, 0xff, 0xff, 0x7f}) // huge length
-	f.Add([]byte{0x42, 0, 0, 0, 0})                     // unknown kind
-	f.Add([]byte{kindBarrier, 3, 0, 0, 0, 1, 2, 3})      // wrong fixed size
+	f.Add([]byte{0x42, 0, 0, 0, 0})                    // unknown kind
+	f.Add([]byte{kindBarrier, 3, 0, 0, 0, 1, 2, 3})    // wrong fixed size
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
 		var fr Frame
