@@ -99,5 +99,8 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
+.PHONY: docs # regenerates docs/configuration.md and the jobmanager's flag usage from jobmanager/config
+docs: ; $(GO) run ./internal/docgen
+
 clean:
 	rm -rf $(BIN)
