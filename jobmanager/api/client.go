@@ -222,6 +222,20 @@ func (c *Client) Checkpoints(ctx context.Context, id string) ([]Checkpoint, erro
 	return l.Checkpoints, nil
 }
 
+// Graph returns a job's graph: its tasks (operator chains) and the edges
+// between them.
+func (c *Client) Graph(ctx context.Context, id string) (*JobGraph, error) {
+	route, err := jobRoute(id, "/graph")
+	if err != nil {
+		return nil, err
+	}
+	var g JobGraph
+	if err := c.do(ctx, http.MethodGet, route, nil, &g); err != nil {
+		return nil, fmt.Errorf("graph of job %s: %w", id, err)
+	}
+	return &g, nil
+}
+
 // Cancel asks the JobManager to cancel a job and returns its summary, whose
 // state is usually "cancelling" (or terminal if the job had ended).
 func (c *Client) Cancel(ctx context.Context, id string) (*JobSummary, error) {

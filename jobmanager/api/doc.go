@@ -9,6 +9,7 @@
 //	POST /v1/jobs                 SubmitRequest -> 201 SubmitResponse
 //	GET  /v1/jobs                 JobList
 //	GET  /v1/jobs/{id}            JobDetail
+//	GET  /v1/jobs/{id}/graph      JobGraph: tasks (operator chains) and the edges between them
 //	POST /v1/jobs/{id}/cancel     202 JobSummary
 //	GET  /v1/jobs/{id}/checkpoints CheckpointList
 //	POST /v1/jobs/{id}/savepoints SavepointRequest -> 202 Savepoint
@@ -17,4 +18,7 @@
 //	POST /v1/savepoints/dispose   DisposeRequest -> 200
 //	GET  /v1/taskmanagers         TaskManagerList
 //	GET  /v1/overview             Overview
+//
+// The same listener serves the dashboard (package dashboard) at / and
+// /ui/, a browser client of these routes.
 package api
