@@ -158,11 +158,14 @@ func (jm *JobManager) AcknowledgeCheckpoint(jobID string, attempt int, id int64,
 			completed = a.Checkpoint
 		}
 	}
+	var counted *checkpoint.Checkpoint
 	if completed != nil && jm.cfg.RecordCheckpoint == nil {
 		acts = append(acts, j.coord.Recorded(completed.ID)...)
+		counted = checkpointCopy(completed)
 		completed = nil
 	}
 	jm.mu.Unlock()
+	jm.checkpointEnded(j, counted)
 	jm.checkpointActions(j, acts)
 	if completed != nil {
 		// The HA store records the completed-checkpoint pointer before
@@ -175,10 +178,28 @@ func (jm *JobManager) AcknowledgeCheckpoint(jobID string, attempt int, id int64,
 		} else {
 			acts = j.coord.Recorded(completed.ID)
 		}
+		counted = checkpointCopy(completed)
 		jm.mu.Unlock()
+		jm.checkpointEnded(j, counted)
 		jm.checkpointActions(j, acts)
 	}
 	jm.wakeCheckpoints(j)
+}
+
+// checkpointCopy copies a checkpoint the coordinator keeps changing (lock
+// held); the acknowledgements no longer change once it completed.
+func checkpointCopy(cp *checkpoint.Checkpoint) *checkpoint.Checkpoint {
+	c := *cp
+	return &c
+}
+
+// checkpointEnded tells Config.CheckpointEnded about a checkpoint that
+// completed or was aborted (a copy; nil: nothing to tell). Savepoints are
+// not checkpoints the job takes on its own, and are left out.
+func (jm *JobManager) checkpointEnded(j *jobEntry, cp *checkpoint.Checkpoint) {
+	if cp != nil && !cp.Savepoint && jm.cfg.CheckpointEnded != nil {
+		jm.cfg.CheckpointEnded(j.id, j.name, cp)
+	}
 }
 
 // DeclineCheckpoint aborts a checkpoint a subtask could not take.
@@ -227,6 +248,10 @@ func (jm *JobManager) checkpointActions(j *jobEntry, acts []checkpoint.Action) {
 		case checkpoint.Abort, checkpoint.Discard:
 			if a.Kind == checkpoint.Abort {
 				jm.log.Warn("checkpoint aborted", "job", j.id, "checkpoint", cp.ID, "reason", cp.Reason)
+				jm.mu.Lock()
+				aborted := checkpointCopy(cp)
+				jm.mu.Unlock()
+				jm.checkpointEnded(j, aborted)
 				if cp.Savepoint {
 					jm.savepointEnded(j, cp.Target, 0, errors.New(cp.Reason))
 				}

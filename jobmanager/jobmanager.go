@@ -37,6 +37,9 @@ type TaskManagerInfo struct {
 	Fingerprint string
 	Artifact    string
 	DataAddress string
+	// MetricsAddress is the host:port of its Prometheus endpoint
+	// (GET /metrics); empty when it serves none.
+	MetricsAddress string
 }
 
 // TaskManagerGateway is how the JobManager commands a TaskManager.
@@ -122,6 +125,10 @@ type Config struct {
 	// Epoch, if set, returns the leadership epoch; snapshot objects are
 	// then named under JOB/e<epoch> so that no two leaders' names clash.
 	Epoch func() uint64
+	// CheckpointEnded, if set, is told of every checkpoint (savepoints
+	// aside) that completed and was recorded, or was aborted, with a copy
+	// of it; called without the JobManager's lock (metrics count them).
+	CheckpointEnded func(jobID, jobName string, cp *checkpoint.Checkpoint)
 }
 
 // JobManager accepts jobs and runs them on its TaskManagers.

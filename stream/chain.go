@@ -79,6 +79,7 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 	}
 	cfg := d.Config.WithDefaults()
 	stats := io.Stats()
+	c.state.stats = stats
 	// Build tail first so that each operator gets its outputs.
 	for i := len(uids) - 1; i >= 0; i-- {
 		n := e.byUID[uids[i]]
@@ -218,10 +219,28 @@ func (c *chain) IsSource() bool { return c.source != nil }
 // accounts it against the subtask's slot. Safe from any goroutine.
 func (c *chain) StateBytes() int64 {
 	var n int64
-	for _, b := range c.state.sized {
-		n += b.EstimatedBytes()
+	for _, s := range c.state.sized {
+		n += s.b.EstimatedBytes()
 	}
 	return n
+}
+
+// OperatorStateBytes calls f with the estimated keyed state of each
+// operator that has keyed state, in chain order. Safe from any goroutine.
+func (c *chain) OperatorStateBytes(f func(uid string, bytes int64)) {
+	for i, uid := range c.uids {
+		var n int64
+		found := false
+		for _, s := range c.state.sized {
+			if s.op == i {
+				n += s.b.EstimatedBytes()
+				found = true
+			}
+		}
+		if found {
+			f(uid, n)
+		}
+	}
 }
 
 func (c *chain) Operator() string { return c.state.names[c.state.cur] }
@@ -242,8 +261,14 @@ func (c *chain) Read() (int, error) { return c.source.read() }
 
 func (c *chain) Process(b *network.Buffer) int { return c.inputs[c.edgeOf[b.Channel]](b) }
 
-// AdvanceWatermark passes the task's input watermark down the chain.
-func (c *chain) AdvanceWatermark(wm int64) error { return c.state.watermarkAt(0, wm) }
+// AdvanceWatermark passes the task's input watermark down the chain. It
+// is the task's watermark unless a generator in the chain makes its own.
+func (c *chain) AdvanceWatermark(wm int64) error {
+	if c.state.generators == 0 {
+		c.state.recordWatermark(wm)
+	}
+	return c.state.watermarkAt(0, wm)
+}
 
 // SetIdle passes the task's input status down the chain.
 func (c *chain) SetIdle(idle bool) { c.state.statusAt(0, idle) }

@@ -245,6 +245,8 @@ func (e *Environment) runTaskManager(ctx context.Context, name string) int {
 	cfg := agent.Config{
 		JobManager: os.Getenv(agent.EnvJobManager), ID: os.Getenv(agent.EnvID), Slots: slots,
 		ManagedMemory: memory, DataAddr: os.Getenv(agent.EnvDataAddr), Program: e, Graph: g, Logger: log,
+		MetricsAddr: os.Getenv(agent.EnvMetricsAddr),
+		Consul:      os.Getenv(agent.EnvConsul), ConsulToken: os.Getenv(agent.EnvConsulToken), Cluster: os.Getenv(agent.EnvCluster),
 	}
 	if addr := os.Getenv(agent.EnvConsul); addr != "" {
 		d, err := ha.NewConsulDiscovery(ha.ConsulConfig{Address: addr, Token: os.Getenv(agent.EnvConsulToken), Cluster: os.Getenv(agent.EnvCluster), Logger: log})

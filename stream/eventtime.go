@@ -158,6 +158,7 @@ func AssignTimestampsAndWatermarks[T any](ds *DataStream[T], s WatermarkStrategy
 	})
 	bound, idle := s.bound.Milliseconds(), s.idleness.Nanoseconds()
 	n.build = func(c *opContext, out any) (any, error) {
+		c.chain.generators++
 		return &assignOp[T]{
 			ts: c.chain, idx: c.idx, prev: c.prev, extract: fn,
 			gen:      newWatermarkGenerator(bound, idle),
@@ -278,6 +279,7 @@ func (o *assignOp[T]) fireTimers(now int64) error {
 		o.ts.statusAfter(o.idx, true)
 	}
 	if emit {
+		o.ts.recordWatermark(wm)
 		return o.ts.watermarkAfter(o.idx, wm)
 	}
 	return nil
@@ -295,6 +297,7 @@ func (o *assignOp[T]) watermark(wm int64) (bool, error) {
 		o.gen.idle = false
 		o.ts.statusAfter(o.idx, false)
 	}
+	o.ts.recordWatermark(wm)
 	return false, o.ts.watermarkAfter(o.idx, wm)
 }
 

@@ -13,7 +13,12 @@ type chainState struct {
 	names []string // operator names by chain index
 	done  <-chan struct{}
 	// sized are the keyed backends of the chain, for state accounting.
-	sized []interface{ EstimatedBytes() int64 }
+	sized []sizedBackend
+	// stats are the task's counters; the chain records its watermark
+	// there (recordWatermark).
+	stats *task.Stats
+	// generators counts the watermark generators in the chain.
+	generators int
 	// The chain's shape, for the events that go down it (watermarks and
 	// watermark statuses): ops by chain index, next[i] the chained
 	// successors of operator i and outs[i] the network senders it writes
@@ -21,6 +26,20 @@ type chainState struct {
 	ops  []any
 	next [][]int
 	outs [][]outputWriter
+}
+
+// sizedBackend is a keyed backend of the operator at chain index op.
+type sizedBackend struct {
+	op int
+	b  interface{ EstimatedBytes() int64 }
+}
+
+// recordWatermark records wm as the task's current watermark, for metrics:
+// called when the watermark advances, never per record.
+func (s *chainState) recordWatermark(wm int64) {
+	if s.stats != nil {
+		s.stats.SetWatermark(wm)
+	}
 }
 
 // opContext is what an operator subtask is built with.

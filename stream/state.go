@@ -91,7 +91,7 @@ func newBackend[K comparable](c *opContext) (*keyedBackend[K], error) {
 	if err != nil {
 		return nil, err
 	}
-	c.chain.sized = append(c.chain.sized, b)
+	c.chain.sized = append(c.chain.sized, sizedBackend{op: c.idx, b: b})
 	return &keyedBackend[K]{Backend: b, op: c.name}, nil
 }
 

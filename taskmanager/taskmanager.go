@@ -101,10 +101,91 @@ type subtaskKey struct {
 type running struct {
 	stats *task.Stats
 	chain task.Chain
+	inbox *network.Inbox // nil for a source
 }
 
 // stateSizer is a chain that can estimate the keyed state it holds.
 type stateSizer interface{ StateBytes() int64 }
+
+// operatorStateSizer is a chain that can estimate the keyed state of each
+// of its operators: it calls f once per operator that has keyed state.
+type operatorStateSizer interface {
+	OperatorStateBytes(f func(uid string, bytes int64))
+}
+
+// SubtaskMetrics describe a running subtask for a metrics scrape.
+type SubtaskMetrics struct {
+	JobID, JobName   string
+	Task, TaskName   string // the task's id (its head operator's uid) and name
+	Subtask, Attempt int
+	// Stats are the subtask's live counters; read them, never write.
+	Stats *task.Stats
+	// States estimate the keyed state of its operators that have some.
+	States []OperatorState
+}
+
+// OperatorState is an operator's estimated keyed state.
+type OperatorState struct {
+	UID, Name string
+	Bytes     int64
+}
+
+// Subtasks returns the running subtasks, for metrics. A subtask that ended
+// is not among them.
+func (tm *TaskManager) Subtasks() []SubtaskMetrics {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	out := make([]SubtaskMetrics, 0, len(tm.running))
+	for d, r := range tm.running {
+		m := SubtaskMetrics{JobID: d.JobID, JobName: d.Graph.Name, Task: d.Task.ID, TaskName: d.Task.Name,
+			Subtask: d.Subtask, Attempt: d.Attempt, Stats: r.stats}
+		if s, ok := r.chain.(operatorStateSizer); ok {
+			s.OperatorStateBytes(func(uid string, bytes int64) {
+				op, _ := d.Graph.Operator(uid)
+				m.States = append(m.States, OperatorState{UID: uid, Name: op.Name, Bytes: bytes})
+			})
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// NetworkBuffers returns the input buffers (credits) of the running
+// subtasks and how many of them are in use: being filled by a producer,
+// queued, or being processed.
+func (tm *TaskManager) NetworkBuffers() (used, total int) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	for _, r := range tm.running {
+		if r.inbox != nil {
+			used += r.inbox.BuffersInUse()
+			total += r.inbox.Buffers()
+		}
+	}
+	return used, total
+}
+
+// DataPlaneStats returns the bytes the data plane wrote to and read from
+// other TaskManagers' connections (with the framing) and its open
+// sessions; ok is false for a TaskManager without a data plane.
+func (tm *TaskManager) DataPlaneStats() (sent, received int64, sessions int, ok bool) {
+	dp := tm.cfg.DataPlane
+	if dp == nil {
+		return 0, 0, 0, false
+	}
+	return dp.BytesSent(), dp.BytesReceived(), dp.Sessions(), true
+}
+
+// SlotsUsed returns how many slots run at least one subtask.
+func (tm *TaskManager) SlotsUsed() int {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	used := map[int]bool{}
+	for d := range tm.running {
+		used[d.Slot] = true
+	}
+	return len(used)
+}
 
 // Running returns the counters of every running subtask.
 func (tm *TaskManager) Running() []jobmanager.SubtaskStats {
@@ -259,7 +340,7 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 	}
 	tm.account(d, inbox, +1)
 	tm.mu.Lock()
-	tm.running[d] = &running{stats: up.Stats, chain: chain}
+	tm.running[d] = &running{stats: up.Stats, chain: chain, inbox: inbox}
 	tm.mu.Unlock()
 	defer func() {
 		tm.account(d, inbox, -1)
@@ -553,6 +634,7 @@ func (io *taskIO) Outputs(e jobgraph.TaskEdge) ([]task.Output, error) {
 				return nil, err
 			}
 			outs[i].Local = in.Channel(ch)
+			outs[i].Local.CountBlocked(&io.stats.BackpressureNanos)
 			continue
 		}
 		ctx, cancel := contextUntil(io.job.done)
@@ -570,6 +652,7 @@ func (io *taskIO) Outputs(e jobgraph.TaskEdge) ([]task.Output, error) {
 			rc.Abort()
 			return nil, task.ErrCancelled
 		}
+		rc.Count(&io.stats.BytesOut, &io.stats.BackpressureNanos)
 		outs[i].Remote = rc
 	}
 	return outs, nil

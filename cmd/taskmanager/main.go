@@ -8,7 +8,9 @@
 //
 //	taskmanager --jobmanager 127.0.0.1:6123 --slots 4 wordcount --input /data/book.txt
 //
-// and with neither, it runs the example on the embedded mini-cluster.
+// and with neither, it runs the example on the embedded mini-cluster. As a
+// TaskManager, --metrics-addr (or SLUICE_METRICS_ADDR) serves its
+// Prometheus metrics at http://HOST:PORT/metrics.
 package main
 
 import (
@@ -31,8 +33,9 @@ func main() {
 	jobmanager := fs.String("jobmanager", "", "control address of a JobManager to join as a standalone TaskManager")
 	slots := fs.Int("slots", 0, "slots to offer (default: CPUs)")
 	id := fs.String("id", "", "TaskManager id (default: host-pid)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this host:port at /metrics (port 0: any free port; default: $"+agent.EnvMetricsAddr+", else none)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: taskmanager [--jobmanager ADDR] [--slots N] [--id ID] EXAMPLE [ARGS...]\nexamples: %s\n", strings.Join(examples.Names(), ", "))
+		fmt.Fprintf(fs.Output(), "usage: taskmanager [--jobmanager ADDR] [--slots N] [--id ID] [--metrics-addr HOST:PORT] EXAMPLE [ARGS...]\nexamples: %s\n", strings.Join(examples.Names(), ", "))
 		fs.PrintDefaults()
 	}
 	_ = fs.Parse(os.Args[1:])
@@ -49,6 +52,9 @@ func main() {
 	}
 	if *id != "" {
 		os.Setenv(agent.EnvID, *id)
+	}
+	if *metricsAddr != "" {
+		os.Setenv(agent.EnvMetricsAddr, *metricsAddr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

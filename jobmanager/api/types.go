@@ -142,15 +142,18 @@ type Slot struct {
 
 // TaskManager is a registered TaskManager.
 type TaskManager struct {
-	ID            string    `json:"id"`
-	DataAddress   string    `json:"dataAddress"`
-	Artifact      string    `json:"artifact"`
-	Fingerprint   string    `json:"fingerprint"`
-	Slots         []Slot    `json:"slots"`
-	FreeSlots     int       `json:"freeSlots"`
-	ManagedMemory int64     `json:"managedMemory"`
-	Registered    time.Time `json:"registered"`
-	LastHeartbeat time.Time `json:"lastHeartbeat"`
+	ID          string `json:"id"`
+	DataAddress string `json:"dataAddress"`
+	// MetricsAddress is the host:port of the TaskManager's Prometheus
+	// endpoint (GET /metrics); empty when it serves none.
+	MetricsAddress string    `json:"metricsAddress,omitempty"`
+	Artifact       string    `json:"artifact"`
+	Fingerprint    string    `json:"fingerprint"`
+	Slots          []Slot    `json:"slots"`
+	FreeSlots      int       `json:"freeSlots"`
+	ManagedMemory  int64     `json:"managedMemory"`
+	Registered     time.Time `json:"registered"`
+	LastHeartbeat  time.Time `json:"lastHeartbeat"`
 }
 
 // TaskManagerList is the body of GET /v1/taskmanagers.
@@ -165,6 +168,8 @@ type Overview struct {
 	FreeSlots    int            `json:"freeSlots"`
 	Jobs         map[string]int `json:"jobs"` // by state
 	Version      string         `json:"version"`
+	// Cluster is the cluster's name (--cluster); empty for the default.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // CheckpointSubtask is one subtask's part of a checkpoint.
@@ -194,4 +199,55 @@ type Checkpoint struct {
 // CheckpointList is the body of GET /v1/jobs/{id}/checkpoints, oldest first.
 type CheckpointList struct {
 	Checkpoints []Checkpoint `json:"checkpoints"`
+}
+
+// JobGraph is the body of GET /v1/jobs/{id}/graph: the job's operators
+// grouped into tasks (operator chains, as the scheduler places them) and
+// the edges between tasks.
+type JobGraph struct {
+	JobID       string `json:"jobId"`
+	Name        string `json:"name"`
+	Fingerprint string `json:"fingerprint"`
+	// Tasks are in a topological order (sources first).
+	Tasks []GraphTask `json:"tasks"`
+	// Edges are the edges that are not chained, between tasks.
+	Edges []GraphEdge `json:"edges"`
+}
+
+// GraphTask is one task: a chain of operators run by one goroutine per
+// subtask. Its subtasks are the Subtasks of JobDetail whose Task is ID.
+type GraphTask struct {
+	ID               string `json:"id"`   // uid of the head operator
+	Name             string `json:"name"` // operator names joined by " -> "
+	Parallelism      int    `json:"parallelism"`
+	MaxParallelism   int    `json:"maxParallelism"`
+	SlotSharingGroup string `json:"slotSharingGroup"`
+	// Operators are head first; a chain may fan out, so each but the head
+	// names the operator of the chain it is chained to.
+	Operators []GraphOperator `json:"operators"`
+}
+
+// GraphOperator is an operator of a task's chain.
+type GraphOperator struct {
+	UID  string `json:"uid"`
+	Name string `json:"name"`
+	Kind string `json:"kind"` // source, map, filter, flatmap, reduce, process, sink, ...
+	// ChainedTo is the uid of the operator of the same chain it is chained
+	// to; empty for the chain's head.
+	ChainedTo string `json:"chainedTo,omitempty"`
+	Keyed     bool   `json:"keyed,omitempty"`
+	Bounded   bool   `json:"bounded,omitempty"`
+	OutType   string `json:"outType,omitempty"`
+}
+
+// GraphEdge is an edge from one task to another.
+type GraphEdge struct {
+	Source string `json:"source"` // task id
+	Target string `json:"target"` // task id
+	// SourceOperator and TargetOperator are the uids of the operators the
+	// edge connects, inside those tasks.
+	SourceOperator string `json:"sourceOperator"`
+	TargetOperator string `json:"targetOperator"`
+	// Partitioning is forward, hash, rebalance or broadcast.
+	Partitioning string `json:"partitioning"`
 }

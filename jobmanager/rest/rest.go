@@ -41,6 +41,8 @@ type Config struct {
 	// MaxBodyBytes bounds every other request body (default 16 MiB).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
+	// Cluster is the cluster's name, reported by GET /v1/overview.
+	Cluster string
 }
 
 // New returns the API handler.
@@ -65,6 +67,7 @@ func New(cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/jobs", h.submit)
 	mux.HandleFunc("GET /v1/jobs", h.listJobs)
 	mux.HandleFunc("GET /v1/jobs/{id}", h.job)
+	mux.HandleFunc("GET /v1/jobs/{id}/graph", h.graph) // graph.go
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.cancel)
 	mux.HandleFunc("GET /v1/jobs/{id}/checkpoints", h.checkpoints)
 	mux.HandleFunc("POST /v1/jobs/{id}/savepoints", h.savepoint(false))
@@ -344,7 +347,7 @@ func (h *handler) taskManagers(w http.ResponseWriter, r *http.Request) {
 }
 
 func taskManager(tm jobmanager.TaskManagerStatus) api.TaskManager {
-	out := api.TaskManager{ID: tm.Info.ID, DataAddress: tm.Info.DataAddress, Artifact: tm.Info.Artifact, Fingerprint: tm.Info.Fingerprint,
+	out := api.TaskManager{ID: tm.Info.ID, DataAddress: tm.Info.DataAddress, MetricsAddress: tm.Info.MetricsAddress, Artifact: tm.Info.Artifact, Fingerprint: tm.Info.Fingerprint,
 		ManagedMemory: tm.Info.ManagedMemory, Registered: tm.Registered, LastHeartbeat: tm.LastHeartbeat}
 	share := int64(0)
 	if tm.Info.Slots > 0 {
@@ -364,7 +367,7 @@ func taskManager(tm jobmanager.TaskManagerStatus) api.TaskManager {
 }
 
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
-	o := api.Overview{Jobs: map[string]int{}, Version: Version}
+	o := api.Overview{Jobs: map[string]int{}, Version: Version, Cluster: h.cfg.Cluster}
 	for _, tm := range h.cfg.JobManager.TaskManagers() {
 		o.TaskManagers++
 		o.Slots += tm.Info.Slots

@@ -76,8 +76,12 @@ func (s *Server) admit() error {
 // it, or 503 when no JobManager leads.
 func (s *Server) standbyGate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/health" {
+		switch r.URL.Path {
+		case "/v1/health":
 			s.health(w, r)
+			return
+		case "/metrics": // a standby's own, not the leader's
+			s.metrics.handler.ServeHTTP(w, r)
 			return
 		}
 		if _, leading := s.ha.state(); leading {

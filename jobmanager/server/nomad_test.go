@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -132,10 +133,40 @@ func TestNomadProviderRunsTheJob(t *testing.T) {
 // through Nomad while a checkpointed job runs: Nomad replaces it, the job
 // restarts from its checkpoint on the replacement, and the final sums are
 // exactly plain Go's.
+//
+// With the s3 backend the TaskManagers open the backend plugin themselves;
+// its binary is deleted from where the JobManager started it, so they can
+// only use the copy Nomad fetched next to the job's binary.
 func TestNomadReplacesAStoppedAllocation(t *testing.T) {
+	for _, backend := range []string{"memory", "s3"} {
+		t.Run(backend, func(t *testing.T) { nomadReplacesAStoppedAllocation(t, backend) })
+	}
+}
+
+func nomadReplacesAStoppedAllocation(t *testing.T, backend string) {
 	agent := nomadtest.Start(t)
 	nc := agent.Client()
-	c := startJobManager(t, nomadArgs(agent, "--restart-strategy", "fixed-delay", "--restart-attempts", "10", "--restart-delay", "100ms")...)
+	args := nomadArgs(agent, "--restart-strategy", "fixed-delay", "--restart-attempts", "10", "--restart-delay", "100ms")
+	var plugin string
+	if backend == "s3" {
+		plugin = filepath.Join(t.TempDir(), "sluice-backend-s3")
+		data, err := os.ReadFile(bins.s3backend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(plugin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		bargs := backendArgs(t, "s3")
+		bargs[1] = plugin // --state-backend PATH
+		args = append(args, bargs...)
+	}
+	c := startJobManager(t, args...)
+	if plugin != "" {
+		if err := os.Remove(plugin); err != nil { // the JobManager's plugin process runs on
+			t.Fatal(err)
+		}
+	}
 	output := t.TempDir()
 	const records = 30000
 	id := c.submit(t, bins.testjob, "--records", strconv.Itoa(records), "--rate", "3000", "--parallelism", "4", "--output", output,

@@ -3,8 +3,10 @@ package server
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 
+	"github.com/sluicehq/sluice/jobmanager/artifacts"
 	"github.com/sluicehq/sluice/jobmanager/provider"
 	"github.com/sluicehq/sluice/nomad"
 )
@@ -30,6 +32,28 @@ func (s *Server) newProvider() (provider.Provider, error) {
 	default:
 		return provider.NewStandalone(), nil
 	}
+}
+
+// storeFile puts the binary at path into the artifact store and returns it
+// as a file for TaskManagers, under its own base name.
+func (s *Server) storeFile(path string) (*provider.File, error) {
+	d, err := artifacts.Digest(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Put(d, f, st.Size()); err != nil {
+		return nil, err
+	}
+	return &provider.File{Name: filepath.Base(path), Digest: d}, nil
 }
 
 // advertise returns addr (host:port of one of our listeners) with the host

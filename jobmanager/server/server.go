@@ -24,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/api"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
 	"github.com/sluicehq/sluice/jobmanager/control"
+	"github.com/sluicehq/sluice/jobmanager/dashboard"
 	"github.com/sluicehq/sluice/jobmanager/ha"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/provider"
@@ -176,14 +177,18 @@ type Server struct {
 		jobmanager.ResourceProvider
 		Close() error
 	}
-	store   *artifacts.Store
-	backend *plugins.Client
-	ha      *highAvailability
-	rpcLn   net.Listener
-	httpLn  net.Listener
-	grpc    *grpc.Server
-	http    *http.Server
-	closeMu sync.Once
+	store *artifacts.Store
+	// backendFile is the state backend binary TaskManagers on other
+	// machines fetch next to their own (nomad provider, unshared backend).
+	backendFile *provider.File
+	backend     *plugins.Client
+	ha          *highAvailability
+	metrics     *metrics
+	rpcLn       net.Listener
+	httpLn      net.Listener
+	grpc        *grpc.Server
+	http        *http.Server
+	closeMu     sync.Once
 }
 
 // New opens the listeners and builds the JobManager; Run serves.
@@ -236,22 +241,34 @@ func New(cfg Config) (*Server, error) {
 	if s.provider, err = s.newProvider(); err != nil {
 		return nil, err
 	}
+	if cfg.Provider == ProviderNomad && !shared.GetShared() {
+		// TaskManagers on Nomad nodes open the backend themselves: it
+		// travels with each job as a second artifact.
+		if s.backendFile, err = s.storeFile(shared.GetPath()); err != nil {
+			s.provider.Close()
+			return nil, fmt.Errorf("jobmanager: storing the state backend binary for Nomad TaskManagers: %w", err)
+		}
+	}
 	defer func() {
 		if !ok {
 			s.provider.Close()
 		}
 	}()
-	jmCfg := jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider, Snapshots: s.backend}
+	s.metrics = s.newMetrics()
+	jmCfg := jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider, Snapshots: s.backend,
+		CheckpointEnded: s.metrics.collector.CheckpointEnded}
 	if s.ha.durable {
 		jmCfg.RecordCheckpoint, jmCfg.JobEnded, jmCfg.Epoch = s.recordCheckpoint, s.jobEnded, s.ha.currentEpoch
 	}
 	s.jm = jobmanager.New(jmCfg)
+	s.metrics.collector.SetSource(s.jm)
 	ctl, err := control.New(control.Config{JobManager: s.jm, HeartbeatInterval: cfg.HeartbeatInterval, HeartbeatTimeout: cfg.HeartbeatTimeout, Logger: cfg.Logger,
 		StateBackend: shared, Admit: s.admit, Epoch: s.ha.currentEpoch})
 	if err != nil {
 		return nil, err
 	}
-	api, err := rest.New(rest.Config{JobManager: s.jm, Artifacts: s.store, Submit: s.submit, MaxArtifactBytes: cfg.MaxArtifactBytes, Logger: cfg.Logger})
+	api, err := rest.New(rest.Config{JobManager: s.jm, Artifacts: s.store, Submit: s.submit, MaxArtifactBytes: cfg.MaxArtifactBytes, Logger: cfg.Logger,
+		Cluster: cfg.Cluster})
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +277,14 @@ func New(cfg Config) (*Server, error) {
 	if shared.GetShared() {
 		plugins.RegisterShared(s.grpc, s.backend)
 	}
-	s.http = &http.Server{Handler: s.standbyGate(api), ReadHeaderTimeout: 10 * time.Second}
+	// The REST API keeps /v1/; every other path (/, /ui/...) is the
+	// dashboard, which reads the same API from the browser. The standby
+	// gate answers /v1/health and /metrics itself and, on a standby,
+	// redirects the rest, the dashboard too, to the leader.
+	root := http.NewServeMux()
+	root.Handle("/v1/", api)
+	root.Handle("/", dashboard.Handler())
+	s.http = &http.Server{Handler: s.standbyGate(root), ReadHeaderTimeout: 10 * time.Second}
 	ok = true
 	return s, nil
 }
@@ -286,7 +310,8 @@ func (s *Server) Run(ctx context.Context) error {
 			errc <- err
 		}
 	}()
-	s.log.Info("jobmanager serving", "rest", "http://"+s.HTTPAddr(), "control", s.RPCAddr(), "provider", s.cfg.Provider, "data", s.cfg.DataDir)
+	s.registerMetrics()
+	s.log.Info("jobmanager serving", "rest", "http://"+s.HTTPAddr(), "control", s.RPCAddr(), "metrics", "http://"+s.HTTPAddr()+"/metrics", "provider", s.cfg.Provider, "data", s.cfg.DataDir)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -303,6 +328,7 @@ func (s *Server) Run(ctx context.Context) error {
 // listeners.
 func (s *Server) Close() error {
 	s.closeMu.Do(func() {
+		s.deregisterMetrics()
 		s.jm.Close()
 		if c, ok := s.ha.svc.(io.Closer); ok {
 			c.Close()
@@ -408,6 +434,11 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 			agent.EnvSlots + "=" + strconv.Itoa(slots),
 			agent.EnvManagedMemory + "=" + strconv.FormatInt(s.cfg.TaskManagerMemory, 10),
 		}
+		if s.cfg.Provider == ProviderLocal {
+			// Each TaskManager serves its metrics on a free port and
+			// tells the JobManager which (GET /v1/taskmanagers).
+			env = append(env, agent.EnvMetricsAddr+"=127.0.0.1:0")
+		}
 		if s.cfg.Provider == ProviderNomad && s.cfg.Consul != "" {
 			// TaskManagers find the leader through Consul, so that the
 			// Nomad job stays the same when another JobManager leads.
@@ -424,6 +455,9 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 		sub.Resources = &provider.Request{
 			Artifact: req.Artifact, Path: path, Args: req.Args, Env: env,
 			TaskManagers: (need + slots - 1) / slots, SlotsPerTaskManager: slots, MemoryPerTaskManager: s.cfg.TaskManagerMemory,
+		}
+		if s.backendFile != nil {
+			sub.Resources.Files = []provider.File{*s.backendFile}
 		}
 	}
 	jobID, err := s.jm.Submit(ctx, sub)

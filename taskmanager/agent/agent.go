@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/sluicehq/sluice/internal/metricsreg"
+	"github.com/sluicehq/sluice/internal/metricsrv"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/ha"
@@ -26,6 +29,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/rpc"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager"
+	tmmetrics "github.com/sluicehq/sluice/taskmanager/metrics"
 	"github.com/sluicehq/sluice/taskmanager/network"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
@@ -43,6 +47,7 @@ const (
 	EnvConsul        = "SLUICE_CONSUL"         // Consul agent address: find the leading JobManager there
 	EnvConsulToken   = "SLUICE_CONSUL_TOKEN"   // its ACL token
 	EnvCluster       = "SLUICE_CLUSTER"        // the cluster's name under the Consul prefix (default "default")
+	EnvMetricsAddr   = "SLUICE_METRICS_ADDR"   // listen address of the Prometheus endpoint (GET /metrics); unset: none
 )
 
 // ErrRefused means the JobManager refused the registration.
@@ -63,7 +68,17 @@ type Config struct {
 	// Discovery, if set, finds the leading JobManager (JobManager is then
 	// ignored) and is watched for a new leader.
 	Discovery ha.Discovery
-	Logger    *slog.Logger
+	// MetricsAddr, if set, is where the TaskManager serves its Prometheus
+	// metrics (GET /metrics; port 0 picks a free port). It tells the
+	// JobManager the address when it registers.
+	MetricsAddr string
+	// Consul, if set with MetricsAddr, is the Consul agent (and
+	// ConsulToken its ACL token, Cluster the cluster's name) the metrics
+	// endpoint is registered with, as service sluice-taskmanager-metrics.
+	Consul      string
+	ConsulToken string
+	Cluster     string
+	Logger      *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -136,6 +151,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer a.tm.Close()
+	if cfg.MetricsAddr != "" {
+		stop, err := a.serveMetrics()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if cfg.Discovery == nil {
 		return a.serve(ctx, cfg.JobManager, nil)
 	}
@@ -182,6 +204,40 @@ type agent struct {
 	epoch atomic.Uint64           // newest leadership epoch seen
 	// registeredOnce: the last serve got as far as registering.
 	registeredOnce atomic.Bool
+	// metricsAddr is where the metrics are served, "" if nowhere.
+	metricsAddr string
+}
+
+// serveMetrics starts the metrics listener and, with Consul, registers it
+// there; stop deregisters it and stops the listener.
+func (a *agent) serveMetrics() (stop func(), err error) {
+	reg := metricsrv.NewRegistry()
+	reg.MustRegister(tmmetrics.NewCollector(a.tm))
+	srv, err := metricsrv.Listen(a.cfg.MetricsAddr, reg, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %s: %w", EnvMetricsAddr, err)
+	}
+	a.metricsAddr = srv.Addr()
+	a.log.Info("serving metrics", "url", srv.URL())
+	if a.cfg.Consul == "" {
+		return func() { srv.Close() }, nil
+	}
+	r, err := metricsreg.Register(metricsreg.Config{
+		Consul: a.cfg.Consul, Token: a.cfg.ConsulToken, Cluster: a.cfg.Cluster,
+		Service: metricsreg.ServiceTaskManager, ID: metricsreg.ServiceTaskManager + "-" + a.cfg.ID, Addr: srv.Addr(),
+		Meta:   map[string]string{"taskmanager": a.cfg.ID, "job_name": a.cfg.Graph.Name, "fingerprint": a.cfg.Graph.Fingerprint},
+		Logger: a.log,
+	})
+	if err != nil {
+		a.log.Warn("not registering the metrics endpoint with Consul", "err", err)
+		return func() { srv.Close() }, nil
+	}
+	return func() {
+		if err := r.Close(); err != nil {
+			a.log.Warn("deregistering the metrics endpoint", "err", err)
+		}
+		srv.Close()
+	}, nil
 }
 
 // awaitLeader waits for a leader, and returns it with a channel closed
@@ -265,7 +321,7 @@ func (a *agent) serve(ctx context.Context, addr string, changed <-chan struct{})
 
 	if err := s.send(&rpc.TaskManagerMessage{Msg: &rpc.TaskManagerMessage_Register{Register: &rpc.Register{
 		Id: cfg.ID, Slots: int32(cfg.Slots), ManagedMemory: tm.Info().ManagedMemory, Artifact: cfg.Artifact,
-		Fingerprint: cfg.Graph.Fingerprint, DataAddress: a.dp.Addr(), Version: rpc.Version,
+		Fingerprint: cfg.Graph.Fingerprint, DataAddress: a.dp.Addr(), MetricsAddress: a.metricsAddr, Version: rpc.Version,
 	}}}); err != nil {
 		return fmt.Errorf("agent: registering with %s: %w", addr, err)
 	}
@@ -374,9 +430,19 @@ func openBackend(ctx context.Context, conn *grpc.ClientConn, sb *rpc.StateBacken
 		return plugins.NewShared(conn), func() {}
 	}
 	path := sb.GetPath()
-	if st, err := os.Stat(path); path == "" || err != nil || st.IsDir() {
-		// Not on this machine: look the backend up by name here.
-		if path, err = plugins.Find(sb.GetName()); err != nil {
+	if !isFile(path) {
+		// Not on this machine. A provider may have shipped it next to
+		// this binary (Nomad does), else look it up by name here.
+		var err error
+		if exe, e := os.Executable(); e == nil && path != "" && isFile(filepath.Join(filepath.Dir(exe), filepath.Base(path))) {
+			path = filepath.Join(filepath.Dir(exe), filepath.Base(path))
+			// Downloads (Nomad artifacts) arrive without execute bits.
+			if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o100 == 0 {
+				if err := os.Chmod(path, st.Mode().Perm()|0o111); err != nil {
+					log.Warn("making the shipped state backend executable", "path", path, "err", err)
+				}
+			}
+		} else if path, err = plugins.Find(sb.GetName()); err != nil {
 			log.Error("no state backend; checkpoints will fail", "err", err)
 			return plugins.Unavailable(fmt.Errorf("this TaskManager has no state backend: %w", err)), func() {}
 		}
@@ -388,6 +454,12 @@ func openBackend(ctx context.Context, conn *grpc.ClientConn, sb *rpc.StateBacken
 	}
 	log.Info("state backend", "backend", sb.GetName(), "path", path)
 	return c, func() { c.Close() }
+}
+
+// isFile reports whether path names an existing regular file.
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return path != "" && err == nil && st.Mode().IsRegular()
 }
 
 // session is one registration with the JobManager.

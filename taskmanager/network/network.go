@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // ErrClosed is returned by a blocking call whose task was cancelled, by
@@ -105,15 +107,44 @@ func (in *Inbox) Recycle(b Buffer) {
 	}
 }
 
+// Buffers returns the number of buffers of the inbox: its channels'
+// credits.
+func (in *Inbox) Buffers() int {
+	if len(in.channels) == 0 {
+		return 0
+	}
+	return len(in.channels) * in.channels[0].credits
+}
+
+// BuffersInUse returns how many of the inbox's buffers are out of its
+// channels' free lists: being filled by a producer, queued, or being
+// processed. It is a snapshot for metrics, safe from any goroutine.
+func (in *Inbox) BuffersInUse() int {
+	n := 0
+	for _, c := range in.channels {
+		n += max(int(c.issued.Load())-len(c.free), 0)
+	}
+	return n
+}
+
 // Channel is the producer end of one input channel of an inbox. It is used
 // by one producer goroutine.
 type Channel struct {
 	index   int
 	inbox   *Inbox
 	credits int
-	issued  int // batches handed out so far (producer goroutine only)
-	free    chan any
+	// issued counts the batches handed out so far; only the producer
+	// goroutine writes it (metrics read it).
+	issued atomic.Int32
+	free   chan any
+	// blocked, if set, adds up the nanoseconds Acquire waited for a
+	// credit (the producer's backpressure).
+	blocked *atomic.Int64
 }
+
+// CountBlocked makes Acquire add the time it waits for a credit to ns. The
+// producer calls it before its first Acquire.
+func (c *Channel) CountBlocked(ns *atomic.Int64) { c.blocked = ns }
 
 // Acquire returns a batch to fill: a recycled one, or nil when the producer
 // may allocate a new one. It blocks while all of the channel's credits are in
@@ -130,9 +161,14 @@ func (c *Channel) Acquire(done <-chan struct{}) (any, error) {
 		return b, nil
 	default:
 	}
-	if c.issued < c.credits {
-		c.issued++
+	if n := c.issued.Load(); n < int32(c.credits) {
+		c.issued.Store(n + 1)
 		return nil, nil
+	}
+	if c.blocked != nil {
+		// Only a wait is timed: no clock read while credits are free.
+		start := time.Now()
+		defer func() { c.blocked.Add(int64(time.Since(start))) }()
 	}
 	select {
 	case b := <-c.free:

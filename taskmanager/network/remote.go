@@ -25,7 +25,17 @@ type RemoteChannel struct {
 	closed  bool   // Close called (producer goroutine)
 	aborted atomic.Bool
 	gone    chan struct{} // closed when the consumer end is gone
+
+	// Set by Count: where record payload bytes and the time spent in
+	// writes are added up (the producer's metrics).
+	bytes, blocked *atomic.Int64
 }
+
+// Count makes Send add the payload bytes of every record frame to bytes
+// and the time each write takes, which is long while the consumer's
+// window is exhausted, to blockedNs. Either may be nil. The producer calls
+// it before its first Send.
+func (c *RemoteChannel) Count(bytes, blockedNs *atomic.Int64) { c.bytes, c.blocked = bytes, blockedNs }
 
 // Open opens a stream to the consumer on TaskManager peerID at peerAddr and
 // writes the header. The first Open to a peer dials it; later ones, and
@@ -134,13 +144,28 @@ func (c *RemoteChannel) Send(ev Event, payload []byte) error {
 	frame := c.buf[:n]
 	putFrameHeader(frame, ev, len(payload))
 	copy(frame[frameHeaderLen:], payload)
-	if _, err := c.st.Write(frame); err != nil {
+	if err := c.write(frame); err != nil {
 		return c.sendErr(err)
+	}
+	if ev == EventNone && c.bytes != nil {
+		c.bytes.Add(int64(len(payload)))
 	}
 	if ev == EventEndOfStream {
 		c.ended = true
 	}
 	return nil
+}
+
+// write writes one frame, timing it if Count asked for it.
+func (c *RemoteChannel) write(frame []byte) error {
+	if c.blocked == nil {
+		_, err := c.st.Write(frame)
+		return err
+	}
+	start := time.Now()
+	_, err := c.st.Write(frame)
+	c.blocked.Add(int64(time.Since(start)))
+	return err
 }
 
 // SendBarrier writes the barrier of checkpoint id.

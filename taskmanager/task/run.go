@@ -11,12 +11,45 @@ import (
 	"github.com/sluicehq/sluice/taskmanager/network"
 )
 
-// Stats are a running task's counters, updated once per buffer. RecordsIn
-// counts the records a task received from other tasks, or read from its
-// source; RecordsOut the records it sent to other tasks.
+// Stats are a running task's counters, updated once per buffer (never per
+// record) by the task's goroutine and read by anyone: the JobManager's
+// status, heartbeats, metrics scrapes.
 type Stats struct {
+	// RecordsIn counts the records a task received from other tasks, or
+	// read from its source; RecordsOut the records it sent to other tasks.
 	RecordsIn  atomic.Int64
 	RecordsOut atomic.Int64
+	// BytesIn and BytesOut count the serialized records received from and
+	// sent to tasks on other TaskManagers (the payloads of data-plane
+	// frames); records exchanged in-process are not serialized and count
+	// no bytes.
+	BytesIn  atomic.Int64
+	BytesOut atomic.Int64
+	// BackpressureNanos is the time the task waited to send its output:
+	// for a credit of an in-process channel, and in data-plane writes,
+	// which block while the consumer's window is exhausted (it includes
+	// handing each frame to the connection).
+	BackpressureNanos atomic.Int64
+
+	watermark    atomic.Int64
+	hasWatermark atomic.Bool
+}
+
+// SetWatermark records the task's current watermark (milliseconds since
+// the epoch): the event time it passes on to its outputs. It is called
+// whenever the watermark advances, not per record.
+func (s *Stats) SetWatermark(wm int64) {
+	s.watermark.Store(wm)
+	s.hasWatermark.Store(true)
+}
+
+// Watermark returns the task's current watermark, and false if the task
+// has none (it takes no part in event time, or none arrived yet).
+func (s *Stats) Watermark() (int64, bool) {
+	if !s.hasWatermark.Load() {
+		return 0, false
+	}
+	return s.watermark.Load(), true
 }
 
 // OperatorError is the error of a task whose user code failed or panicked.
@@ -215,6 +248,9 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 		}
 		switch b.Event {
 		case network.EventNone:
+			if f, ok := b.Batch.(*network.Frame); ok { // from another TaskManager
+				stats.BytesIn.Add(int64(len(f.Data)))
+			}
 			n := chain.Process(&b)
 			stats.RecordsIn.Add(int64(n))
 			inbox.Recycle(b)
