@@ -42,7 +42,10 @@ type TaskStatus struct {
 	State       task.State `json:"state"`
 	RecordsIn   int64      `json:"recordsIn"`
 	RecordsOut  int64      `json:"recordsOut"`
-	Error       string     `json:"error,omitempty"`
+	// Backpressure is the share of time (0 to 1) the subtask waited to
+	// send its output between its last two heartbeats.
+	Backpressure float64 `json:"backpressure"`
+	Error        string  `json:"error,omitempty"`
 }
 
 // Exception is a failure a job went through.
@@ -111,6 +114,9 @@ type subtask struct {
 	status TaskStatus
 	slot   scheduler.Slot
 	stats  *task.Stats // in-process TaskManagers only
+	// The backpressure counter of the last heartbeat and when it came.
+	bpNanos int64
+	bpAt    time.Time
 }
 
 // job is the state machine of one job; it does no I/O and reads no clock.
@@ -322,14 +328,21 @@ func (j *job) anyFinished() bool {
 	return false
 }
 
-// reportStats records a remote subtask's counters from a heartbeat.
-func (j *job) reportStats(attempt int, taskID string, sub int, in, out int64) {
+// reportStats records a remote subtask's counters from a heartbeat that
+// arrived at now.
+func (j *job) reportStats(attempt int, taskID string, sub int, in, out, bpNanos int64, now time.Time) {
 	if attempt != j.attempt {
 		return
 	}
-	if st, ok := j.index[scheduler.SubtaskID{Task: taskID, Index: sub}]; ok && st.stats == nil {
-		st.status.RecordsIn, st.status.RecordsOut = in, out
+	st, ok := j.index[scheduler.SubtaskID{Task: taskID, Index: sub}]
+	if !ok || st.stats != nil {
+		return
 	}
+	st.status.RecordsIn, st.status.RecordsOut = in, out
+	if !st.bpAt.IsZero() && now.After(st.bpAt) && bpNanos >= st.bpNanos {
+		st.status.Backpressure = min(float64(bpNanos-st.bpNanos)/float64(now.Sub(st.bpAt)), 1)
+	}
+	st.bpNanos, st.bpAt = bpNanos, now
 }
 
 // status returns a snapshot.

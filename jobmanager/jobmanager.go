@@ -266,15 +266,16 @@ func (jm *JobManager) RegisterTaskManager(tm TaskManagerGateway) error {
 
 // Heartbeat records a TaskManager's liveness and its counters.
 func (jm *JobManager) Heartbeat(tmID string, stats []SubtaskStats, usage map[int]SlotUsage) {
+	now := time.Now()
 	jm.mu.Lock()
 	defer jm.mu.Unlock()
 	if e, ok := jm.tms[tmID]; ok {
-		e.lastHeartbeat = time.Now()
+		e.lastHeartbeat = now
 		e.usage = usage
 	}
 	for _, s := range stats {
 		if j, ok := jm.jobs[s.JobID]; ok {
-			j.reportStats(s.Attempt, s.Task, s.Subtask, s.RecordsIn, s.RecordsOut)
+			j.reportStats(s.Attempt, s.Task, s.Subtask, s.RecordsIn, s.RecordsOut, s.BackpressureNanos, now)
 		}
 	}
 }
@@ -286,6 +287,8 @@ type SubtaskStats struct {
 	Task                  string
 	Subtask               int
 	RecordsIn, RecordsOut int64
+	// BackpressureNanos is the time it waited to send output, in total.
+	BackpressureNanos int64
 }
 
 // TaskManagerLost unregisters a TaskManager and fails the subtasks it ran.

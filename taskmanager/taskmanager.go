@@ -194,7 +194,7 @@ func (tm *TaskManager) Running() []jobmanager.SubtaskStats {
 	out := make([]jobmanager.SubtaskStats, 0, len(tm.running))
 	for d, r := range tm.running {
 		out = append(out, jobmanager.SubtaskStats{JobID: d.JobID, Attempt: d.Attempt, Task: d.Task.ID, Subtask: d.Subtask,
-			RecordsIn: r.stats.RecordsIn.Load(), RecordsOut: r.stats.RecordsOut.Load()})
+			RecordsIn: r.stats.RecordsIn.Load(), RecordsOut: r.stats.RecordsOut.Load(), BackpressureNanos: r.stats.BackpressureNanos.Load()})
 	}
 	return out
 }

@@ -76,14 +76,14 @@ func printJob(g *globals, d *api.JobDetail) error {
 	if len(d.Tasks) > 0 {
 		io.WriteString(w, "\n")
 		tw = newTable(w)
-		row(tw, "TASK", "SUBTASK", "STATE", "TASKMANAGER", "SLOT", "RECORDS IN", "RECORDS OUT")
+		row(tw, "TASK", "SUBTASK", "STATE", "TASKMANAGER", "SLOT", "RECORDS IN", "RECORDS OUT", "BACKPRESSURE")
 		for _, t := range d.Tasks {
 			slot := "-"
 			if t.TaskManager != "" {
 				slot = fmt.Sprint(t.Slot)
 			}
 			row(tw, orDash(t.Name), fmt.Sprintf("%d/%d", t.Subtask+1, t.Parallelism), t.State,
-				orDash(t.TaskManager), slot, t.RecordsIn, t.RecordsOut)
+				orDash(t.TaskManager), slot, t.RecordsIn, t.RecordsOut, fmt.Sprintf("%.0f%%", 100*t.Backpressure))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -104,7 +104,10 @@ type Subtask struct {
 	State       string `json:"state"`
 	RecordsIn   int64  `json:"recordsIn"`
 	RecordsOut  int64  `json:"recordsOut"`
-	Error       string `json:"error,omitempty"`
+	// Backpressure is the share of time (0 to 1) the subtask waited to
+	// send its output, over its last heartbeat interval.
+	Backpressure float64 `json:"backpressure"`
+	Error        string  `json:"error,omitempty"`
 }
 
 // Exception is a failure the job went through: a subtask that failed or a

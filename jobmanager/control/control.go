@@ -196,7 +196,7 @@ func (s *Server) handle(tmID string, m *rpc.TaskManagerMessage) {
 		for _, st := range hb.GetSubtasks() {
 			stats = append(stats, jobmanager.SubtaskStats{
 				JobID: st.GetJobId(), Attempt: int(st.GetAttempt()), Task: st.GetTask(), Subtask: int(st.GetSubtask()),
-				RecordsIn: st.GetRecordsIn(), RecordsOut: st.GetRecordsOut(),
+				RecordsIn: st.GetRecordsIn(), RecordsOut: st.GetRecordsOut(), BackpressureNanos: st.GetBackpressureNanos(),
 			})
 		}
 		usage := make(map[int]jobmanager.SlotUsage, len(hb.GetSlots()))

@@ -225,7 +225,7 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 		Attempt: st.Attempt, Tasks: []api.Subtask{}, Exceptions: []api.Exception{}}
 	for _, t := range st.Tasks {
 		d.Tasks = append(d.Tasks, api.Subtask{Task: t.Task, Name: t.Name, Subtask: t.Subtask, Parallelism: t.Parallelism,
-			TaskManager: t.TaskManager, Slot: t.Slot, State: string(t.State), RecordsIn: t.RecordsIn, RecordsOut: t.RecordsOut, Error: t.Error})
+			TaskManager: t.TaskManager, Slot: t.Slot, State: string(t.State), RecordsIn: t.RecordsIn, RecordsOut: t.RecordsOut, Backpressure: t.Backpressure, Error: t.Error})
 	}
 	for _, e := range st.Exceptions {
 		d.Exceptions = append(d.Exceptions, api.Exception{Time: e.Time, Attempt: e.Attempt, Error: e.Error})

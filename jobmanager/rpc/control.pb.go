@@ -513,15 +513,18 @@ func (x *Heartbeat) GetSlots() []*SlotUsage {
 }
 
 type SubtaskStats struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Task          string                 `protobuf:"bytes,3,opt,name=task,proto3" json:"task,omitempty"`
-	Subtask       int32                  `protobuf:"varint,4,opt,name=subtask,proto3" json:"subtask,omitempty"`
-	RecordsIn     int64                  `protobuf:"varint,5,opt,name=records_in,json=recordsIn,proto3" json:"records_in,omitempty"`
-	RecordsOut    int64                  `protobuf:"varint,6,opt,name=records_out,json=recordsOut,proto3" json:"records_out,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	JobId      string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	Attempt    int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Task       string                 `protobuf:"bytes,3,opt,name=task,proto3" json:"task,omitempty"`
+	Subtask    int32                  `protobuf:"varint,4,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	RecordsIn  int64                  `protobuf:"varint,5,opt,name=records_in,json=recordsIn,proto3" json:"records_in,omitempty"`
+	RecordsOut int64                  `protobuf:"varint,6,opt,name=records_out,json=recordsOut,proto3" json:"records_out,omitempty"`
+	// Nanoseconds the subtask has waited to send its output (credits,
+	// data-plane writes) since it started.
+	BackpressureNanos int64 `protobuf:"varint,7,opt,name=backpressure_nanos,json=backpressureNanos,proto3" json:"backpressure_nanos,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SubtaskStats) Reset() {
@@ -592,6 +595,13 @@ func (x *SubtaskStats) GetRecordsIn() int64 {
 func (x *SubtaskStats) GetRecordsOut() int64 {
 	if x != nil {
 		return x.RecordsOut
+	}
+	return 0
+}
+
+func (x *SubtaskStats) GetBackpressureNanos() int64 {
+	if x != nil {
+		return x.BackpressureNanos
 	}
 	return 0
 }
@@ -1604,7 +1614,7 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\x0fmetrics_address\x18\b \x01(\tR\x0emetricsAddress\"|\n" +
 	"\tHeartbeat\x12;\n" +
 	"\bsubtasks\x18\x01 \x03(\v2\x1f.sluice.control.v1.SubtaskStatsR\bsubtasks\x122\n" +
-	"\x05slots\x18\x02 \x03(\v2\x1c.sluice.control.v1.SlotUsageR\x05slots\"\xad\x01\n" +
+	"\x05slots\x18\x02 \x03(\v2\x1c.sluice.control.v1.SlotUsageR\x05slots\"\xdc\x01\n" +
 	"\fSubtaskStats\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x12\n" +
@@ -1613,7 +1623,8 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\n" +
 	"records_in\x18\x05 \x01(\x03R\trecordsIn\x12\x1f\n" +
 	"\vrecords_out\x18\x06 \x01(\x03R\n" +
-	"recordsOut\"g\n" +
+	"recordsOut\x12-\n" +
+	"\x12backpressure_nanos\x18\a \x01(\x03R\x11backpressureNanos\"g\n" +
 	"\tSlotUsage\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12#\n" +
 	"\rnetwork_bytes\x18\x02 \x01(\x03R\fnetworkBytes\x12\x1f\n" +

@@ -501,6 +501,23 @@ func TestSlowSinkBackpressuresTheSource(t *testing.T) {
 		t.Fatalf("a TaskManager grew to %d MiB", maxRSS>>20)
 	}
 	t.Logf("after 3s: sent %d, received %d, largest TaskManager RSS %d MiB", sent, received, maxRSS>>20)
+	// The REST API shows where the pressure is: the source waits most of
+	// the time, the sink not at all.
+	waitFor(t, 10*time.Second, "the source to show backpressure over 50%", func() bool {
+		d, err := c.client.Job(context.Background(), id)
+		if err != nil {
+			return false
+		}
+		for _, st := range d.Tasks {
+			if strings.HasPrefix(st.Name, "Generator") && st.Backpressure > 0.5 {
+				return true
+			}
+			if !strings.HasPrefix(st.Name, "Generator") && st.Backpressure > 0.1 {
+				t.Fatalf("the slow sink shows backpressure %.2f; it has nothing downstream", st.Backpressure)
+			}
+		}
+		return false
+	})
 	if out, code := c.jmctl(t, "cancel", id); code != 0 {
 		t.Fatalf("jmctl cancel exited %d: %s", code, out)
 	}

@@ -518,7 +518,7 @@ func (s *session) heartbeat(ctx context.Context, interval time.Duration) {
 		hb := &rpc.Heartbeat{}
 		for _, st := range s.tm.Running() {
 			hb.Subtasks = append(hb.Subtasks, &rpc.SubtaskStats{JobId: st.JobID, Attempt: int32(st.Attempt), Task: st.Task,
-				Subtask: int32(st.Subtask), RecordsIn: st.RecordsIn, RecordsOut: st.RecordsOut})
+				Subtask: int32(st.Subtask), RecordsIn: st.RecordsIn, RecordsOut: st.RecordsOut, BackpressureNanos: st.BackpressureNanos})
 		}
 		for i, u := range s.tm.SlotUsage() {
 			hb.Slots = append(hb.Slots, &rpc.SlotUsage{Index: int32(i), NetworkBytes: u.NetworkBytes, StateBytes: u.StateBytes})
