@@ -20,6 +20,9 @@ const (
 	TaskName  = "taskmanager"
 	// PortLabel is the dynamic port of the data plane.
 	PortLabel = "data"
+	// MetricsPortLabel is the dynamic port of the TaskManager's
+	// Prometheus endpoint.
+	MetricsPortLabel = "metrics"
 	// binaryName is the artifact's file in the task's local/ folder.
 	binaryName = "taskmanager"
 	// Meta keys of the Nomad job.
@@ -189,7 +192,7 @@ func (p *Provider) job(req provider.Request) *api.Job {
 	}
 
 	group := api.NewTaskGroup(GroupName, req.TaskManagers)
-	group.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: PortLabel}}}}
+	group.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: PortLabel}, {Label: MetricsPortLabel}}}}
 	group.RestartPolicy = &api.RestartPolicy{Attempts: ptr(0), Mode: ptr("fail")}
 	group.ReschedulePolicy = &api.ReschedulePolicy{
 		Unlimited: ptr(true), Attempts: ptr(0), Interval: ptr(time.Duration(0)),
@@ -216,6 +219,7 @@ func (p *Provider) job(req provider.Request) *api.Job {
 	}
 	task.Env[provider.EnvTaskManagerID] = idPrefix(req.JobID) + "-tm-${NOMAD_SHORT_ALLOC_ID}"
 	task.Env["SLUICE_DATA_ADDR"] = "${NOMAD_ADDR_" + PortLabel + "}"
+	task.Env["SLUICE_METRICS_ADDR"] = "${NOMAD_ADDR_" + MetricsPortLabel + "}"
 	task.Artifacts = []*api.TaskArtifact{p.artifact(req.Artifact, binaryName)}
 	for _, f := range req.Files {
 		task.Artifacts = append(task.Artifacts, p.artifact(f.Digest, f.Name))

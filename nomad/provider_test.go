@@ -102,6 +102,8 @@ func TestJobSpec(t *testing.T) {
 		{"env slots", task.Env["SLUICE_SLOTS"], "4"},
 		{"env id", task.Env[provider.EnvTaskManagerID], "01234567-tm-${NOMAD_SHORT_ALLOC_ID}"},
 		{"env data", task.Env["SLUICE_DATA_ADDR"], "${NOMAD_ADDR_data}"},
+		{"env metrics", task.Env["SLUICE_METRICS_ADDR"], "${NOMAD_ADDR_metrics}"},
+		{"metrics port", g.Networks[0].DynamicPorts[1].Label, MetricsPortLabel},
 		{"cpu", *task.Resources.CPU, 1000},
 		{"memory", *task.Resources.MemoryMB, 1025 + DefaultMemoryOverhead},
 	}

@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"maps"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,6 +99,22 @@ func TestNomadProviderRunsTheJob(t *testing.T) {
 		t.Errorf("nomad job: count %d, driver %s, artifact options %v", *tg.Count, tg.Tasks[0].Driver, tg.Tasks[0].Artifacts[0].GetterOptions)
 	}
 	running := c.waitJob(t, id, time.Minute, "running", "finished", "failed")
+	// Each TaskManager serves its metrics on the allocation's metrics port.
+	tms, err := c.client.TaskManagers(context.Background())
+	if err != nil || len(tms) != 2 {
+		t.Fatalf("%d TaskManagers registered (%v), want 2", len(tms), err)
+	}
+	for _, tm := range tms {
+		resp, err := http.Get("http://" + tm.MetricsAddress + "/metrics")
+		if err != nil {
+			t.Fatalf("TaskManager %s metrics at %q: %v", tm.ID, tm.MetricsAddress, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "sluice_taskmanager_slots") {
+			t.Errorf("TaskManager %s metrics: %d, %d bytes", tm.ID, resp.StatusCode, len(body))
+		}
+	}
 	d := c.waitJob(t, id, 2*time.Minute, "finished", "failed")
 	if d.State != "finished" {
 		t.Fatalf("job %s: %s", d.State, d.Error)
