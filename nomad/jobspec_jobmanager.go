@@ -60,7 +60,8 @@ func jsJobManagerHeader(c JobspecConfig) []string {
 	if c.Provider == JobspecProviderStandalone {
 		h = append(h, "", "TaskManagers are started by others (--provider standalone), e.g. the pool of", "`jmctl nomad jobspec --taskmanagers N`.")
 	}
-	return append(h, "", "Keep secrets out of this file: see --secrets-variable and docs/nomad.md.")
+	return append(h, "", "Keep secrets out of this file: see --secrets-variable and docs/nomad.md.",
+		"Beyond loopback a JobManager needs a token: put SLUICE_TOKEN in that variable.")
 }
 
 // jsJobManagerServices writes the services of the REST API and of the

@@ -220,9 +220,9 @@ func (p *Provider) job(req provider.Request) *api.Job {
 	task.Env[provider.EnvTaskManagerID] = idPrefix(req.JobID) + "-tm-${NOMAD_SHORT_ALLOC_ID}"
 	task.Env["SLUICE_DATA_ADDR"] = "${NOMAD_ADDR_" + PortLabel + "}"
 	task.Env["SLUICE_METRICS_ADDR"] = "${NOMAD_ADDR_" + MetricsPortLabel + "}"
-	task.Artifacts = []*api.TaskArtifact{p.artifact(req.Artifact, binaryName)}
+	task.Artifacts = []*api.TaskArtifact{p.artifact(req.Artifact, binaryName, req.ArtifactToken)}
 	for _, f := range req.Files {
-		task.Artifacts = append(task.Artifacts, p.artifact(f.Digest, f.Name))
+		task.Artifacts = append(task.Artifacts, p.artifact(f.Digest, f.Name, req.ArtifactToken))
 	}
 	slots := max(req.SlotsPerTaskManager, 1)
 	memMB := int((req.MemoryPerTaskManager + 1<<20 - 1) >> 20)
@@ -235,14 +235,18 @@ func (p *Provider) job(req provider.Request) *api.Job {
 }
 
 // artifact is the download of the stored binary digest into local/name,
-// checked against its sha256.
-func (p *Provider) artifact(digest, name string) *api.TaskArtifact {
-	return &api.TaskArtifact{
+// checked against its sha256, with token as its bearer token if any.
+func (p *Provider) artifact(digest, name, token string) *api.TaskArtifact {
+	a := &api.TaskArtifact{
 		GetterSource:  ptr(p.cfg.ArtifactBaseURL + "/v1/artifacts/" + digest),
 		GetterOptions: map[string]string{"checksum": "sha256:" + digest},
 		GetterMode:    ptr("file"),
 		RelativeDest:  ptr("local/" + name),
 	}
+	if token != "" {
+		a.GetterHeaders = map[string]string{"Authorization": "Bearer " + token}
+	}
+	return a
 }
 
 // idPrefix returns the first 8 characters of jobID, as the local

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice/jobmanager/api"
+	"github.com/sluicehq/sluice/jobmanager/auth"
 	"github.com/sluicehq/sluice/jobmanager/ha"
 )
 
@@ -44,6 +45,8 @@ type globals struct {
 	consulToken string
 	cluster     string
 	json        bool
+	token       string
+	tokenFile   string
 }
 
 // client returns a client of the JobManager at --jobmanager, or of the
@@ -64,7 +67,15 @@ func (g *globals) client() (*api.Client, error) {
 		}
 		addr = l.REST
 	}
-	c, err := api.NewClient(addr)
+	token := g.token
+	if token == "" && g.tokenFile != "" {
+		t, err := auth.ReadTokenFile(g.tokenFile)
+		if err != nil {
+			return nil, &cliError{code: exitUsage, err: fmt.Errorf("--token-file: %w", err)}
+		}
+		token = t
+	}
+	c, err := api.NewClient(addr, api.WithToken(token))
 	if err != nil {
 		return nil, &cliError{code: exitUsage, err: fmt.Errorf("--jobmanager: %w", err)}
 	}
@@ -129,6 +140,8 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	pf.BoolVar(&g.json, "json", false, "print the API's JSON instead of tables")
 	pf.StringVar(&g.consul, "consul", env.getenv("SLUICE_CONSUL"), "find the leading JobManager through this Consul agent (host:port) instead of --jobmanager (env SLUICE_CONSUL)")
 	pf.StringVar(&g.consulToken, "consul-token", env.getenv("SLUICE_CONSUL_TOKEN"), "Consul ACL token (env SLUICE_CONSUL_TOKEN)")
+	pf.StringVar(&g.token, "token", env.getenv("SLUICE_TOKEN"), "token for a JobManager that checks tokens (env SLUICE_TOKEN)")
+	pf.StringVar(&g.tokenFile, "token-file", env.getenv("SLUICE_TOKEN_FILE"), "read the token from this file instead (env SLUICE_TOKEN_FILE)")
 	pf.StringVar(&g.cluster, "cluster", env.getenv("SLUICE_CLUSTER"), "cluster name under Consul's sluice/ prefix (env SLUICE_CLUSTER; default \"default\")")
 
 	root.AddCommand(

@@ -15,9 +15,18 @@ import (
 // Families are the metric families of one scrape, by name.
 type Families map[string]*dto.MetricFamily
 
+// ScrapeOption configures a scrape.
+type ScrapeOption func(*http.Request)
+
+// WithToken sends token as the scrape's bearer token, for a JobManager
+// that checks tokens.
+func WithToken(token string) ScrapeOption {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+}
+
 // Scrape fetches url (a /metrics endpoint) in the text format and parses
 // it.
-func Scrape(ctx context.Context, url string) (Families, error) {
+func Scrape(ctx context.Context, url string, opts ...ScrapeOption) (Families, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -25,6 +34,9 @@ func Scrape(ctx context.Context, url string) (Families, error) {
 		return nil, err
 	}
 	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	for _, o := range opts {
+		o(req)
+	}
 	tr := &http.Transport{DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Do(req)

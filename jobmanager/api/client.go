@@ -55,8 +55,9 @@ func (e *APIError) Is(target error) bool {
 // Client talks to the REST API of one JobManager. It is safe for concurrent
 // use.
 type Client struct {
-	base string // scheme://host[:port][/path], no trailing slash
-	hc   *http.Client
+	base  string // scheme://host[:port][/path], no trailing slash
+	hc    *http.Client
+	token string // bearer token, if any
 }
 
 // Option configures a Client.
@@ -71,6 +72,12 @@ func WithHTTPClient(hc *http.Client) Option {
 			c.hc = hc
 		}
 	}
+}
+
+// WithToken makes the client send token as its bearer token
+// ("Authorization: Bearer TOKEN"), for a JobManager that checks tokens.
+func WithToken(token string) Option {
+	return func(c *Client) { c.token = token }
 }
 
 // NewClient returns a client of the JobManager at addr: "host:port",
@@ -347,6 +354,9 @@ func (c *Client) newRequest(ctx context.Context, method, route string, body io.R
 		return nil, fmt.Errorf("%s %s: %w", method, route, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	return req, nil
 }
 

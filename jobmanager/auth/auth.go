@@ -1,13 +1,13 @@
 package auth
 
 import (
-	"crypto/rand"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // Right is what a token allows.
@@ -94,21 +94,22 @@ const MinSecretLen = 16
 type entry struct {
 	name   string
 	rights []Right
-	minted bool
 }
 
-// Authorizer checks tokens. Its methods are safe for concurrent use.
+// Authorizer checks tokens. It does not change after New, so its methods
+// are safe for concurrent use.
 type Authorizer struct {
 	anonymousRead bool
 	configured    bool
-	mu            sync.RWMutex
 	bySum         map[[32]byte]entry
+	jobKey        []byte // the key of JobToken's HMAC
 }
 
 // New returns an Authorizer for cfg, or an error naming the bad token.
 func New(cfg Config) (*Authorizer, error) {
 	a := &Authorizer{anonymousRead: cfg.AnonymousRead, bySum: map[[32]byte]entry{}, configured: len(cfg.Tokens) > 0}
 	names := map[string]bool{}
+	key := sha256.New()
 	for _, t := range cfg.Tokens {
 		switch {
 		case t.Name == "":
@@ -126,7 +127,9 @@ func New(cfg Config) (*Authorizer, error) {
 			return nil, fmt.Errorf("auth: token %q has the same secret as another token", t.Name)
 		}
 		a.bySum[sum] = entry{name: t.Name, rights: slices.Clone(t.Rights)}
+		key.Write(sum[:])
 	}
+	a.jobKey = key.Sum(nil)
 	return a, nil
 }
 
@@ -138,53 +141,83 @@ func (a *Authorizer) Enabled() bool { return a != nil && a.configured }
 // to do. An empty secret is an anonymous request. With authentication off
 // everything is allowed.
 func (a *Authorizer) Check(secret string, need Right) (string, error) {
+	return a.CheckAny(secret, need)
+}
+
+// CheckAny is Check for a request that any one of needs allows.
+func (a *Authorizer) CheckAny(secret string, needs ...Right) (string, error) {
 	if !a.Enabled() {
 		return "", nil
 	}
+	need := rightsString(needs, " or ")
 	if secret == "" {
-		if need == Read && a.anonymousRead {
+		if slices.Contains(needs, Read) && a.anonymousRead {
 			return "anonymous", nil
 		}
 		return "", fmt.Errorf("%w: this request needs a token with the %s right; pass it as \"Authorization: Bearer TOKEN\" (jmctl: --token, $SLUICE_TOKEN or --token-file)", ErrUnauthenticated, need)
 	}
-	a.mu.RLock()
 	e, ok := a.bySum[sha256.Sum256([]byte(secret))]
-	a.mu.RUnlock()
 	if !ok {
+		if name, ok := a.checkJobToken(secret); ok {
+			e = entry{name: name, rights: []Right{TaskManager}}
+		}
+	}
+	if e.name == "" {
 		return "", fmt.Errorf("%w: the token is not known to this JobManager", ErrUnauthenticated)
 	}
 	for _, r := range e.rights {
-		if r.allows(need) {
-			return e.name, nil
+		for _, n := range needs {
+			if r.allows(n) {
+				return e.name, nil
+			}
 		}
 	}
-	return e.name, fmt.Errorf("%w: token %q has %s but this request needs %s", ErrForbidden, e.name, rightsString(e.rights), need)
+	return e.name, fmt.Errorf("%w: token %q has %s but this request needs %s", ErrForbidden, e.name, rightsString(e.rights, ", "), need)
 }
 
-func rightsString(rs []Right) string {
+func rightsString(rs []Right, sep string) string {
 	s := make([]string, len(rs))
 	for i, r := range rs {
 		s[i] = r.String()
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, sep)
 }
 
-// Mint makes a new random token with rights, named name, for a party the
-// JobManager starts itself (a provider's TaskManagers), and returns its
-// secret and a function that revokes it. Minting turns authentication on
-// only if tokens were configured: without them there is nothing to
-// protect against.
-func (a *Authorizer) Mint(name string, rights ...Right) (secret string, revoke func()) {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	secret = fmt.Sprintf("%x", b)
-	sum := sha256.Sum256([]byte(secret))
-	a.mu.Lock()
-	a.bySum[sum] = entry{name: name, rights: rights, minted: true}
-	a.mu.Unlock()
-	return secret, func() {
-		a.mu.Lock()
-		delete(a.bySum, sum)
-		a.mu.Unlock()
+// jobTokenPrefix starts the tokens of JobToken: "sjt1.<job id>.<mac>".
+const jobTokenPrefix = "sjt1."
+
+// JobToken returns the token the TaskManagers a provider starts for job
+// jobID register with: it carries the taskmanager right and nothing else.
+// It is an HMAC of the job id under a key derived from the configured
+// secrets, so every JobManager of a cluster (which share their
+// configuration) accepts it, and a new leader accepts the TaskManagers of
+// the jobs it recovers. It returns "" when authentication is off.
+func (a *Authorizer) JobToken(jobID string) string {
+	if !a.Enabled() {
+		return ""
 	}
+	return jobTokenPrefix + jobID + "." + hex.EncodeToString(a.jobMAC(jobID))
+}
+
+func (a *Authorizer) jobMAC(jobID string) []byte {
+	m := hmac.New(sha256.New, a.jobKey)
+	m.Write([]byte("taskmanager\x00" + jobID))
+	return m.Sum(nil)
+}
+
+// checkJobToken reports whether secret is a valid JobToken.
+func (a *Authorizer) checkJobToken(secret string) (string, bool) {
+	rest, ok := strings.CutPrefix(secret, jobTokenPrefix)
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndexByte(rest, '.')
+	if i <= 0 {
+		return "", false
+	}
+	mac, err := hex.DecodeString(rest[i+1:])
+	if err != nil || !hmac.Equal(mac, a.jobMAC(rest[:i])) {
+		return "", false
+	}
+	return "taskmanagers of job " + rest[:i], true
 }

@@ -90,18 +90,32 @@ func TestDisabledAllowsEverything(t *testing.T) {
 	}
 }
 
-func TestMintAndRevoke(t *testing.T) {
+func TestJobToken(t *testing.T) {
 	a := newTestAuthorizer(t, false)
-	secret, revoke := a.Mint("job-1 taskmanagers", TaskManager)
-	if name, err := a.Check(secret, TaskManager); err != nil || name != "job-1 taskmanagers" {
-		t.Fatalf("minted token: %q, %v", name, err)
+	tok := a.JobToken("job-1")
+	if name, err := a.Check(tok, TaskManager); err != nil || !strings.Contains(name, "job-1") {
+		t.Fatalf("job token: %q, %v", name, err)
 	}
-	if _, err := a.Check(secret, Submit); !errors.Is(err, ErrForbidden) {
-		t.Fatalf("minted taskmanager token may submit: %v", err)
+	if _, err := a.Check(tok, Read); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("a job token may read: %v", err)
 	}
-	revoke()
-	if _, err := a.Check(secret, TaskManager); !errors.Is(err, ErrUnauthenticated) {
-		t.Fatalf("revoked token: %v", err)
+	// Another JobManager of the cluster (same configuration) accepts it.
+	if _, err := newTestAuthorizer(t, false).Check(tok, TaskManager); err != nil {
+		t.Fatalf("a JobManager with the same tokens refuses it: %v", err)
+	}
+	// One with other secrets, or a forged MAC, does not.
+	other, _ := New(Config{Tokens: []Token{{Name: "x", Secret: "other-0123456789abcdef", Rights: []Right{Manage}}}})
+	for _, bad := range []string{tok[:len(tok)-2] + "00", strings.Replace(tok, "job-1", "job-2", 1), "sjt1.", "sjt1.x.zz"} {
+		if _, err := a.Check(bad, TaskManager); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("forged %q: %v", bad, err)
+		}
+	}
+	if _, err := other.Check(tok, TaskManager); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("another cluster accepts the token: %v", err)
+	}
+	off, _ := New(Config{})
+	if off.JobToken("j") != "" {
+		t.Error("a job token without authentication")
 	}
 }
 
@@ -175,7 +189,7 @@ token "ops" {
 
 func TestRequire(t *testing.T) {
 	a := newTestAuthorizer(t, false)
-	h := a.Require(Submit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }), Submit)
 	for secret, want := range map[string]int{"": 401, "nope-0123456789abcdef": 401, readSecret: 403, submitSecret: 204, manageSecret: 204} {
 		req := httptest.NewRequest("POST", "/v1/jobs", nil)
 		if secret != "" {

@@ -14,8 +14,9 @@
 //     fetching artifacts), nothing else.
 //
 // Tokens come from the JobManager's configuration (a management token, an
-// ACL file of named tokens); the JobManager also mints short-lived tokens
-// for the TaskManagers its providers start. Secrets are kept only as their
+// ACL file of named tokens); the TaskManagers a provider starts for a job
+// get a job token derived from them (JobToken), which every JobManager of
+// the cluster accepts. Secrets are kept only as their
 // SHA-256, compared by lookup, and never logged. Read endpoints can be
 // opened to anonymous clients separately (Config.AnonymousRead).
 //

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -25,12 +26,12 @@ func TokenFromRequest(r *http.Request) string {
 	return ""
 }
 
-// Require wraps next so that only requests whose token allows need reach
-// it; others get 401 or 403 with a JSON body {"error": ...} saying what to
-// do.
-func (a *Authorizer) Require(need Right, next http.Handler) http.Handler {
+// Require wraps next so that only requests whose token allows one of
+// needs reach it; others get 401 or 403 with a JSON body {"error": ...}
+// saying what to do.
+func (a *Authorizer) Require(next http.Handler, needs ...Right) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := a.Check(TokenFromRequest(r), need); err != nil {
+		if _, err := a.CheckAny(TokenFromRequest(r), needs...); err != nil {
 			WriteError(w, err)
 			return
 		}
@@ -98,3 +99,17 @@ func (a *Authorizer) checkContext(ctx context.Context, need Right) error {
 	}
 	return nil
 }
+
+// Bearer returns gRPC per-call credentials that send token, for clients of
+// the control endpoint (TaskManagers). They are allowed without transport
+// security: on a cluster without TLS the token guards registration, and
+// TLS (--tls-*) guards the token.
+func Bearer(token string) credentials.PerRPCCredentials { return bearer(token) }
+
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{metadataKey: "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }

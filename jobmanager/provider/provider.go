@@ -31,6 +31,10 @@ type Request struct {
 	// MemoryPerTaskManager is the memory of each TaskManager in bytes; 0
 	// means unspecified.
 	MemoryPerTaskManager int64
+	// ArtifactToken, when the JobManager checks tokens, is the bearer
+	// token that may fetch the artifact and Files from its REST API
+	// (providers that download them, like Nomad, send it).
+	ArtifactToken string
 	// Files are other binaries a TaskManager needs next to its own, such
 	// as the state backend plugin it opens itself. Providers that run
 	// TaskManagers on other machines (Nomad) fetch them like the artifact;

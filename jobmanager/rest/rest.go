@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/api"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
+	"github.com/sluicehq/sluice/jobmanager/auth"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/savepoint"
 )
@@ -43,6 +46,41 @@ type Config struct {
 	Logger       *slog.Logger
 	// Cluster is the cluster's name, reported by GET /v1/overview.
 	Cluster string
+	// Auth, if set, checks every request's token against its route's
+	// rights (see Routes); nil lets everything through.
+	Auth *auth.Authorizer
+}
+
+// Route is one endpoint of the API and the rights that may call it (any
+// one of them).
+type Route struct {
+	Pattern string // as http.ServeMux takes it: "METHOD /path"
+	Rights  []auth.Right
+}
+
+// Routes lists the API's endpoints with their rights: reading needs read,
+// uploading a binary and starting work on the cluster submit, ending jobs
+// and deleting savepoints manage. A TaskManager's job token may fetch
+// artifacts (Nomad does, for the TaskManagers it starts).
+func Routes() []Route {
+	read, submit, manage := []auth.Right{auth.Read}, []auth.Right{auth.Submit}, []auth.Right{auth.Manage}
+	return []Route{
+		{"PUT /v1/artifacts/{digest}", submit},
+		{"HEAD /v1/artifacts/{digest}", []auth.Right{auth.Read, auth.TaskManager}},
+		{"GET /v1/artifacts/{digest}", []auth.Right{auth.Read, auth.TaskManager}},
+		{"POST /v1/jobs", submit},
+		{"GET /v1/jobs", read},
+		{"GET /v1/jobs/{id}", read},
+		{"GET /v1/jobs/{id}/graph", read},
+		{"POST /v1/jobs/{id}/cancel", manage},
+		{"GET /v1/jobs/{id}/checkpoints", read},
+		{"POST /v1/jobs/{id}/savepoints", submit},
+		{"POST /v1/jobs/{id}/stop", manage},
+		{"GET /v1/jobs/{id}/savepoints/{n}", read},
+		{"POST /v1/savepoints/dispose", manage},
+		{"GET /v1/taskmanagers", read},
+		{"GET /v1/overview", read},
+	}
 }
 
 // New returns the API handler.
@@ -60,22 +98,35 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger.With("component", "rest")}
+	handlers := map[string]http.HandlerFunc{
+		"PUT /v1/artifacts/{digest}":       h.putArtifact,
+		"HEAD /v1/artifacts/{digest}":      h.headArtifact,
+		"GET /v1/artifacts/{digest}":       h.getArtifact,
+		"POST /v1/jobs":                    h.submit,
+		"GET /v1/jobs":                     h.listJobs,
+		"GET /v1/jobs/{id}":                h.job,
+		"GET /v1/jobs/{id}/graph":          h.graph, // graph.go
+		"POST /v1/jobs/{id}/cancel":        h.cancel,
+		"GET /v1/jobs/{id}/checkpoints":    h.checkpoints,
+		"POST /v1/jobs/{id}/savepoints":    h.savepoint(false),
+		"POST /v1/jobs/{id}/stop":          h.savepoint(true),
+		"GET /v1/jobs/{id}/savepoints/{n}": h.savepointStatus,
+		"POST /v1/savepoints/dispose":      h.dispose,
+		"GET /v1/taskmanagers":             h.taskManagers,
+		"GET /v1/overview":                 h.overview,
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT /v1/artifacts/{digest}", h.putArtifact)
-	mux.HandleFunc("HEAD /v1/artifacts/{digest}", h.headArtifact)
-	mux.HandleFunc("GET /v1/artifacts/{digest}", h.getArtifact)
-	mux.HandleFunc("POST /v1/jobs", h.submit)
-	mux.HandleFunc("GET /v1/jobs", h.listJobs)
-	mux.HandleFunc("GET /v1/jobs/{id}", h.job)
-	mux.HandleFunc("GET /v1/jobs/{id}/graph", h.graph) // graph.go
-	mux.HandleFunc("POST /v1/jobs/{id}/cancel", h.cancel)
-	mux.HandleFunc("GET /v1/jobs/{id}/checkpoints", h.checkpoints)
-	mux.HandleFunc("POST /v1/jobs/{id}/savepoints", h.savepoint(false))
-	mux.HandleFunc("POST /v1/jobs/{id}/stop", h.savepoint(true))
-	mux.HandleFunc("GET /v1/jobs/{id}/savepoints/{n}", h.savepointStatus)
-	mux.HandleFunc("POST /v1/savepoints/dispose", h.dispose)
-	mux.HandleFunc("GET /v1/taskmanagers", h.taskManagers)
-	mux.HandleFunc("GET /v1/overview", h.overview)
+	for _, rt := range Routes() {
+		var hf http.Handler = handlers[rt.Pattern]
+		if cfg.Auth != nil {
+			hf = cfg.Auth.Require(hf, rt.Rights...)
+		}
+		mux.Handle(rt.Pattern, hf)
+		delete(handlers, rt.Pattern)
+	}
+	if len(handlers) > 0 {
+		return nil, fmt.Errorf("rest: handlers without a route: %v", slices.Sorted(maps.Keys(handlers)))
+	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no route %s %s; see GET /v1/overview and the API documentation", r.Method, r.URL.Path))
 	})

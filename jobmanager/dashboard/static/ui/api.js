@@ -21,8 +21,34 @@ export class NetworkError extends Error {
   }
 }
 
-async function request(method, path, body) {
+// A JobManager that checks tokens answers 401: the page then asks for one
+// once, keeps it for this browser tab (sessionStorage) and sends it as a
+// bearer token. Declining the prompt stops asking until the tab reloads.
+const tokenKey = 'sluice-token';
+let declined = false;
+let asking = null;
+
+function askToken(message) {
+  if (declined) return null;
+  if (!asking) {
+    asking = Promise.resolve().then(() => {
+      const t = window.prompt(`${message}\n\nThis JobManager checks tokens. Paste a token (it is kept for this tab only):`);
+      asking = null;
+      if (!t) {
+        declined = true;
+        return null;
+      }
+      sessionStorage.setItem(tokenKey, t.trim());
+      return t.trim();
+    });
+  }
+  return asking;
+}
+
+async function request(method, path, body, retried = false) {
   const init = { method, cache: 'no-store', headers: { Accept: 'application/json' } };
+  const token = sessionStorage.getItem(tokenKey);
+  if (token) init.headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -42,13 +68,17 @@ async function request(method, path, body) {
   }
   if (!resp.ok) {
     const msg = data && typeof data.error === 'string' ? data.error : (text.trim().slice(0, 300) || resp.statusText);
+    if (resp.status === 401 && !retried) {
+      if (token) sessionStorage.removeItem(tokenKey);
+      if (await askToken(msg)) return request(method, path, body, true);
+    }
     throw new APIError(resp.status, resp.statusText || statusText(resp.status), msg);
   }
   return data;
 }
 
 function statusText(code) {
-  return { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable' }[code] || 'Error';
+  return { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable' }[code] || 'Error';
 }
 
 const job = (id, suffix = '') => `/v1/jobs/${encodeURIComponent(id)}${suffix}`;
