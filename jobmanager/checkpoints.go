@@ -173,7 +173,7 @@ func (jm *JobManager) AcknowledgeCheckpoint(jobID string, attempt int, id int64,
 		err := jm.cfg.RecordCheckpoint(j.id, j.graph, completed)
 		jm.mu.Lock()
 		if err != nil {
-			jm.log.Warn("recording a completed checkpoint failed; it is dropped", "job", j.id, "checkpoint", completed.ID, "err", err)
+			jm.log.Warn("recording a completed checkpoint failed; it is dropped", "job", j.id, "attempt", completed.Attempt, "checkpoint", completed.ID, "err", err)
 			acts = j.coord.RecordFailed(completed.ID, err)
 		} else {
 			acts = j.coord.Recorded(completed.ID)
@@ -213,7 +213,7 @@ func (jm *JobManager) DeclineCheckpoint(jobID string, attempt int, id int64, who
 	acts := j.coord.Decline(time.Now(), id, who, reason)
 	jm.mu.Unlock()
 	if len(acts) > 0 {
-		jm.log.Warn("checkpoint declined", "job", jobID, "checkpoint", id, "subtask", who, "reason", reason)
+		jm.log.Warn("checkpoint declined", "job", jobID, "attempt", attempt, "checkpoint", id, "task", who.Task, "subtask", who.Index, "reason", reason)
 	}
 	jm.checkpointActions(j, acts)
 	jm.wakeCheckpoints(j)
@@ -241,13 +241,13 @@ func (jm *JobManager) checkpointActions(j *jobEntry, acts []checkpoint.Action) {
 				tm.TriggerCheckpoint(j.id, attempt, who[i].Task, who[i].Index, cp.ID)
 			}
 		case checkpoint.Complete:
-			jm.log.Info("checkpoint completed", "job", j.id, "checkpoint", cp.ID, "bytes", cp.Size(), "duration", cp.Duration(), "savepoint", cp.Savepoint)
+			jm.log.Info("checkpoint completed", "job", j.id, "attempt", cp.Attempt, "checkpoint", cp.ID, "bytes", cp.Size(), "duration", cp.Duration(), "savepoint", cp.Savepoint)
 			if cp.Savepoint {
 				jm.background(func() { jm.writeSavepoint(j, cp) })
 			}
 		case checkpoint.Abort, checkpoint.Discard:
 			if a.Kind == checkpoint.Abort {
-				jm.log.Warn("checkpoint aborted", "job", j.id, "checkpoint", cp.ID, "reason", cp.Reason)
+				jm.log.Warn("checkpoint aborted", "job", j.id, "attempt", cp.Attempt, "checkpoint", cp.ID, "reason", cp.Reason)
 				jm.mu.Lock()
 				aborted := checkpointCopy(cp)
 				jm.mu.Unlock()

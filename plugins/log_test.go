@@ -81,3 +81,46 @@ func TestTail(t *testing.T) {
 		t.Errorf("tail = %q: want at most 32 bytes, no JSON log line, the last line", got)
 	}
 }
+
+// TestHclogLevelsAndNames maps every hclog level onto slog's, and checks
+// that With and Named make new loggers and leave the parent alone.
+func TestHclogLevelsAndNames(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: levelTrace}))
+	root := newHclog(l, "plugin")
+	child := root.Named("s3").With("pid", 7)
+	child.Trace("t")
+	child.Debug("d")
+	child.Info("i")
+	child.Warn("w")
+	child.Error("e")
+	child.Log(hclog.NoLevel, "n")
+	child.Log(hclog.Off, "off")
+	root.ResetNamed("other").Info("root")
+	want := []struct{ msg, level, logger string }{
+		{"t", "DEBUG-4", "plugin.s3"}, {"d", "DEBUG", "plugin.s3"}, {"i", "INFO", "plugin.s3"},
+		{"w", "WARN", "plugin.s3"}, {"e", "ERROR", "plugin.s3"}, {"n", "INFO", "plugin.s3"}, {"root", "INFO", "other"},
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, w := range want {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec["msg"] != w.msg || rec["level"] != w.level || rec["logger"] != w.logger {
+			t.Errorf("line %d = %s, want msg %q level %s logger %s", i, lines[i], w.msg, w.level, w.logger)
+		}
+		if _, ok := rec["pid"]; ok != (w.msg != "root") {
+			t.Errorf("line %d = %s: pid only on the child's lines", i, lines[i])
+		}
+	}
+	if root.Name() != "plugin" || len(root.ImpliedArgs()) != 0 || child.Name() != "plugin.s3" || len(child.ImpliedArgs()) != 2 {
+		t.Errorf("root %q %v, child %q %v", root.Name(), root.ImpliedArgs(), child.Name(), child.ImpliedArgs())
+	}
+	if !child.IsTrace() || child.GetLevel() != hclog.Trace {
+		t.Errorf("IsTrace %v, GetLevel %v: want the handler's trace", child.IsTrace(), child.GetLevel())
+	}
+}

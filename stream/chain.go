@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"time"
@@ -67,6 +68,9 @@ func (e *Environment) NewChain(d *task.Deployment, io task.IO) (task.Chain, erro
 	uids := d.Task.Operators
 	c := &chain{ops: make([]any, len(uids)), uids: uids}
 	c.state.done = io.Done()
+	if c.state.log = io.Logger(); c.state.log == nil {
+		c.state.log = slog.New(slog.DiscardHandler)
+	}
 	c.state.ops = c.ops
 	c.state.next = make([][]int, len(uids))
 	c.state.outs = make([][]outputWriter, len(uids))

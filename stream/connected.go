@@ -270,7 +270,7 @@ func buildCoProcess[K comparable, A, B, OUT any](cs *KeyedConnectedStreams[K, A,
 		}
 		if o, ok := fn.(coOpener[K]); ok {
 			c.chain.cur = c.idx
-			if err := o.Open(&OpenContext[K]{b: b, subtask: c.subtask, parallelism: c.parallelism}); err != nil {
+			if err := o.Open(&OpenContext[K]{b: b, subtask: c.subtask, parallelism: c.parallelism, log: c.logger()}); err != nil {
 				return nil, err
 			}
 		}

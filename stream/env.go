@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/logging"
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/ha"
@@ -83,8 +84,26 @@ func NewEnvironment() *Environment {
 		taskManagers: 1,
 		exchange:     task.DefaultConfig(),
 		stdout:       os.Stdout,
-		logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		logger:       embeddedLogger(),
 	}
+}
+
+// embeddedLogger is the default logger of the embedded cluster: warnings
+// and errors as text on standard error, unless SLUICE_LOG_LEVEL and
+// SLUICE_LOG_FORMAT, where valid, say otherwise.
+func embeddedLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if v := os.Getenv(agent.EnvLogLevel); v != "" {
+		if l, err := logging.ParseLevel(v); err == nil {
+			level = l
+		}
+	}
+	format := os.Getenv(agent.EnvLogFormat)
+	if logging.CheckFormat(format) != nil {
+		format = logging.FormatText
+	}
+	log, _ := logging.New(os.Stderr, level, format)
+	return log
 }
 
 // SetParallelism sets the parallelism of operators that do not set their own.
@@ -127,7 +146,9 @@ func (e *Environment) SetExchange(c task.Config) *Environment {
 }
 
 // SetLogger sets the logger of the embedded cluster (default: warnings and
-// errors to standard error).
+// errors to standard error, or the level and format of SLUICE_LOG_LEVEL and
+// SLUICE_LOG_FORMAT). Lines about a subtask carry its job, task, task_name,
+// subtask and attempt.
 func (e *Environment) SetLogger(l *slog.Logger) *Environment {
 	e.logger = l
 	return e
@@ -224,15 +245,18 @@ func (e *Environment) Execute(ctx context.Context, name string) (*JobResult, err
 // runTaskManager serves this binary's job as a TaskManager of the cluster
 // named by the environment (see package agent) and returns an exit code.
 func (e *Environment) runTaskManager(ctx context.Context, name string) int {
-	g, err := e.Plan(name)
+	log, err := agent.NewLogger(os.Stderr, os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sluice taskmanager:", err)
 		return 2
 	}
+	g, err := e.Plan(name)
+	if err != nil {
+		log.Error("sluice taskmanager: planning the job", "err", err)
+		return 2
+	}
 	slots, _ := strconv.Atoi(os.Getenv(agent.EnvSlots))
 	memory, _ := strconv.ParseInt(os.Getenv(agent.EnvManagedMemory), 10, 64)
-	level := slog.LevelInfo
-	_ = level.UnmarshalText([]byte(os.Getenv("SLUICE_LOG_LEVEL")))
 	if path := os.Getenv("SLUICE_CPUPROFILE"); path != "" {
 		// Profile the TaskManager until it exits: SLUICE_CPUPROFILE=DIR
 		// writes DIR/<taskmanager id>.pprof.
@@ -241,7 +265,6 @@ func (e *Environment) runTaskManager(ctx context.Context, name string) int {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg := agent.Config{
 		JobManager: os.Getenv(agent.EnvJobManager), ID: os.Getenv(agent.EnvID), Slots: slots,
 		ManagedMemory: memory, DataAddr: os.Getenv(agent.EnvDataAddr), Program: e, Graph: g, Logger: log,
@@ -251,14 +274,14 @@ func (e *Environment) runTaskManager(ctx context.Context, name string) int {
 	if addr := os.Getenv(agent.EnvConsul); addr != "" {
 		d, err := ha.NewConsulDiscovery(ha.ConsulConfig{Address: addr, Token: os.Getenv(agent.EnvConsulToken), Cluster: os.Getenv(agent.EnvCluster), Logger: log})
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "sluice taskmanager: %s: %v\n", agent.EnvConsul, err)
+			log.Error("sluice taskmanager: "+agent.EnvConsul, "err", err)
 			return 1
 		}
 		cfg.Discovery = d
 	}
 	err = agent.Run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sluice taskmanager:", err)
+		log.Error("sluice taskmanager: stopped", "err", err)
 		return 1
 	}
 	return 0

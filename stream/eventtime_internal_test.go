@@ -287,7 +287,7 @@ func TestRemoteWriterSendsWatermarksAfterItsRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := producer.Open(ctx, "tm-b", consumer.Addr(), network.StreamHeader{Inbox: id, Channels: 1, Channel: 0, Credits: 2})
+	rc, err := producer.Open(ctx, "tm-b", consumer.Addr(), network.StreamHeader{Inbox: id, Channels: 1, Channel: 0, Credits: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -401,4 +402,5 @@ func (nopIO) Done() <-chan struct{} { return nil }
 func (nopIO) Outputs(jobgraph.TaskEdge) ([]task.Output, error) {
 	return nil, errors.New("no outputs")
 }
-func (nopIO) Stats() *task.Stats { return &task.Stats{} }
+func (nopIO) Stats() *task.Stats   { return &task.Stats{} }
+func (nopIO) Logger() *slog.Logger { return nil }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"log/slog"
 	"math"
 
 	"github.com/sluicehq/sluice/taskmanager/keygroup"
@@ -12,6 +13,9 @@ type chainState struct {
 	cur   int      // index of the operator that ran user code last
 	names []string // operator names by chain index
 	done  <-chan struct{}
+	// log is the subtask's logger (task.IO.Logger): its lines carry the
+	// job, task, subtask and attempt.
+	log *slog.Logger
 	// sized are the keyed backends of the chain, for state accounting.
 	sized []sizedBackend
 	// stats are the task's counters; the chain records its watermark
@@ -61,6 +65,14 @@ type opContext struct {
 	// sides are the consumers of the operator's side outputs, by name
 	// (see sideOutputOf).
 	sides map[string][]any
+}
+
+// logger returns the subtask's logger with the operator's name.
+func (c *opContext) logger() *slog.Logger {
+	if c.chain.log == nil { // a chain built by hand, in tests
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.chain.log.With(slog.String("operator", c.name))
 }
 
 // fail aborts the task with err; the task loop reports it with the operator.
@@ -296,7 +308,13 @@ type OpenContext[K comparable] struct {
 	b           *keyedBackend[K]
 	subtask     int
 	parallelism int
+	log         *slog.Logger
 }
+
+// Logger returns the logger of this subtask, for the function to keep and
+// log with: its lines carry the job, task, task_name, subtask, attempt and
+// operator, and go where the TaskManager's log goes.
+func (c *OpenContext[K]) Logger() *slog.Logger { return c.log }
 
 // Subtask returns the index of this parallel instance, from 0.
 func (c *OpenContext[K]) Subtask() int { return c.subtask }
@@ -349,7 +367,7 @@ func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], newFn func() Key
 			return nil, err
 		}
 		c.chain.cur = c.idx
-		if err := fn.Open(&OpenContext[K]{b: b, subtask: c.subtask, parallelism: c.parallelism}); err != nil {
+		if err := fn.Open(&OpenContext[K]{b: b, subtask: c.subtask, parallelism: c.parallelism, log: c.logger()}); err != nil {
 			return nil, err
 		}
 		return op, nil

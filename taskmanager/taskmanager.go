@@ -295,7 +295,7 @@ func (tm *TaskManager) Deploy(d *task.Deployment, p task.Program) error {
 func (tm *TaskManager) run(d *task.Deployment, p task.Program, j *jobRun) {
 	defer tm.wg.Done()
 	up := task.Update{JobID: d.JobID, Attempt: d.Attempt, Task: d.Task.ID, Subtask: d.Subtask, Stats: new(task.Stats)}
-	log := tm.log.With("job", d.JobID, "task", d.String(), "attempt", d.Attempt)
+	log := d.Logger(tm.log) // every line about the subtask carries it
 	err := tm.execute(d, p, j, up, log)
 	switch {
 	case err == nil:
@@ -319,7 +319,7 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 			return err
 		}
 	}
-	io := &taskIO{tm: tm, d: d, job: j, stats: up.Stats, credits: cfg.Credits}
+	io := &taskIO{tm: tm, d: d, job: j, stats: up.Stats, credits: cfg.Credits, log: log}
 	// Remote streams are aborted on cancellation, which unblocks a send
 	// waiting for the consumer's window; after a clean end they close.
 	ended := make(chan struct{})
@@ -349,28 +349,30 @@ func (tm *TaskManager) execute(d *task.Deployment, p task.Program, j *jobRun, up
 		delete(tm.triggers, subtaskKey{d.JobID, d.Attempt, d.Task.ID, d.Subtask})
 		tm.mu.Unlock()
 	}()
-	if err := tm.restore(d, chain); err != nil {
+	if err := tm.restore(d, chain, log); err != nil {
 		return err
 	}
-	cp := tm.checkpointing(d)
+	cp := tm.checkpointing(d, log)
 	up.State = task.StateRunning
 	tm.reporter.UpdateTask(up)
-	log.Debug("task running")
-	return task.Run(chain, inbox, j.done, cfg, up.Stats, cp)
+	log.Debug("task running", "slot", d.Slot, "inputs", len(d.Inputs))
+	return task.Run(chain, inbox, j.done, cfg, up.Stats, cp, log)
 }
 
 // SetSnapshots sets the state backend; call it before the first Deploy.
 func (tm *TaskManager) SetSnapshots(b plugins.Backend) { tm.cfg.Snapshots = b }
 
 // restore loads the state the deployment names into the chain.
-func (tm *TaskManager) restore(d *task.Deployment, chain task.Chain) error {
+func (tm *TaskManager) restore(d *task.Deployment, chain task.Chain, log *slog.Logger) error {
 	if len(d.Restore) == 0 {
 		return nil
 	}
 	if tm.cfg.Snapshots == nil {
 		return errors.New("the job restores state but this TaskManager has no state backend")
 	}
+	start := time.Now()
 	state := map[string][][]byte{}
+	objects, size := 0, 0
 	for uid, names := range d.Restore {
 		for _, name := range names {
 			data, err := readObject(tm.cfg.Snapshots, name)
@@ -378,9 +380,14 @@ func (tm *TaskManager) restore(d *task.Deployment, chain task.Chain) error {
 				return fmt.Errorf("restoring operator %s from %s: %w", uid, name, err)
 			}
 			state[uid] = append(state[uid], data)
+			objects, size = objects+1, size+len(data)
 		}
 	}
-	return chain.Restore(state)
+	if err := chain.Restore(state); err != nil {
+		return err
+	}
+	log.Debug("state restored", "operators", len(state), "objects", objects, "bytes", size, "duration", time.Since(start))
+	return nil
 }
 
 func readObject(b plugins.Backend, name string) ([]byte, error) {
@@ -395,7 +402,7 @@ func readObject(b plugins.Backend, name string) ([]byte, error) {
 // checkpointing connects a subtask to its job's checkpoints: a source gets
 // a trigger channel; every subtask writes its snapshots to the state
 // backend, off the task goroutine, and acknowledges them.
-func (tm *TaskManager) checkpointing(d *task.Deployment) *task.Checkpointing {
+func (tm *TaskManager) checkpointing(d *task.Deployment, log *slog.Logger) *task.Checkpointing {
 	if d.Checkpoints == nil {
 		return nil
 	}
@@ -415,9 +422,11 @@ func (tm *TaskManager) checkpointing(d *task.Deployment) *task.Checkpointing {
 			defer tm.wg.Done()
 			ack, err := tm.writeSnapshot(d, id, s)
 			if err != nil {
+				log.Warn("writing a snapshot failed; declining the checkpoint", "checkpoint", id, "err", err)
 				tm.reporter.DeclineCheckpoint(d.JobID, d.Attempt, id, who, err.Error())
 				return
 			}
+			log.Debug("snapshot written", "checkpoint", id, "objects", len(ack.States), "bytes", ack.Size, "duration", ack.AsyncDuration)
 			ack.Subtask, ack.SyncDuration, ack.Alignment = who, m.Sync, m.Alignment
 			tm.reporter.AcknowledgeCheckpoint(d.JobID, d.Attempt, id, ack)
 		}()
@@ -567,6 +576,7 @@ type taskIO struct {
 	job     *jobRun
 	stats   *task.Stats
 	credits int
+	log     *slog.Logger // the subtask's
 
 	mu      sync.Mutex
 	remotes []*network.RemoteChannel
@@ -576,6 +586,8 @@ type taskIO struct {
 func (io *taskIO) Done() <-chan struct{} { return io.job.done }
 
 func (io *taskIO) Stats() *task.Stats { return io.stats }
+
+func (io *taskIO) Logger() *slog.Logger { return io.log }
 
 // closeRemotes closes (clean) or aborts the task's remote streams, once.
 func (io *taskIO) closeRemotes(clean bool) {
@@ -639,7 +651,7 @@ func (io *taskIO) Outputs(e jobgraph.TaskEdge) ([]task.Output, error) {
 		}
 		ctx, cancel := contextUntil(io.job.done)
 		rc, err := io.tm.cfg.DataPlane.Open(ctx, peer.TaskManager, peer.DataAddress,
-			network.StreamHeader{Inbox: id, Channels: n, Channel: ch, Credits: io.credits})
+			network.StreamHeader{Inbox: id, Channels: n, Channel: ch, Credits: io.credits}, io.log)
 		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("opening the channel to %s subtask %d on %s (%s): %w", e.TargetTask, sub, peer.TaskManager, peer.DataAddress, err)

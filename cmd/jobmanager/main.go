@@ -6,8 +6,9 @@
 //	jobmanager [--config FILE|DIR]... [--http-addr 127.0.0.1:8081] [--rpc-addr 127.0.0.1:6123] [--provider local|standalone|nomad] ...
 //
 // Settings come from the flags given, then environment variables
-// (SLUICE_CONSUL, SLUICE_CONSUL_TOKEN, SLUICE_CLUSTER, NOMAD_ADDR,
-// NOMAD_TOKEN, NOMAD_REGION, NOMAD_NAMESPACE), then the HCL files named by
+// (SLUICE_LOG_LEVEL, SLUICE_LOG_FORMAT, SLUICE_CONSUL, SLUICE_CONSUL_TOKEN,
+// SLUICE_CLUSTER, NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION, NOMAD_NAMESPACE),
+// then the HCL files named by
 // --config, then the defaults: see package jobmanager/config and
 // docs/configuration.md. A configuration that does not check out exits with
 // status 1 and says where (file:line) and why.

@@ -10,7 +10,9 @@
 //
 // and with neither, it runs the example on the embedded mini-cluster. As a
 // TaskManager, --metrics-addr (or SLUICE_METRICS_ADDR) serves its
-// Prometheus metrics at http://HOST:PORT/metrics.
+// Prometheus metrics at http://HOST:PORT/metrics, and --log-level and
+// --log-format (SLUICE_LOG_LEVEL, SLUICE_LOG_FORMAT) set its log's level
+// and format.
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"syscall"
 
 	"github.com/sluicehq/sluice/examples"
+	"github.com/sluicehq/sluice/internal/logging"
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/taskmanager/agent"
 )
@@ -34,8 +37,10 @@ func main() {
 	slots := fs.Int("slots", 0, "slots to offer (default: CPUs)")
 	id := fs.String("id", "", "TaskManager id (default: host-pid)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this host:port at /metrics (port 0: any free port; default: $"+agent.EnvMetricsAddr+", else none)")
+	logLevel := fs.String("log-level", "", "log level: debug, info, warn or error (default: $"+agent.EnvLogLevel+", else info; embedded: warn)")
+	logFormat := fs.String("log-format", "", "log format: text or json (default: $"+agent.EnvLogFormat+", else text)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: taskmanager [--jobmanager ADDR] [--slots N] [--id ID] [--metrics-addr HOST:PORT] EXAMPLE [ARGS...]\nexamples: %s\n", strings.Join(examples.Names(), ", "))
+		fmt.Fprintf(fs.Output(), "usage: taskmanager [--jobmanager ADDR] [--slots N] [--id ID] [--metrics-addr HOST:PORT] [--log-level LEVEL] [--log-format text|json] EXAMPLE [ARGS...]\nexamples: %s\n", strings.Join(examples.Names(), ", "))
 		fs.PrintDefaults()
 	}
 	_ = fs.Parse(os.Args[1:])
@@ -55,6 +60,21 @@ func main() {
 	}
 	if *metricsAddr != "" {
 		os.Setenv(agent.EnvMetricsAddr, *metricsAddr)
+	}
+	// As a TaskManager and on the embedded cluster alike.
+	if _, err := logging.ParseLevel(*logLevel); err != nil {
+		fmt.Fprintln(os.Stderr, "taskmanager: --log-level:", err)
+		os.Exit(2)
+	}
+	if err := logging.CheckFormat(*logFormat); err != nil {
+		fmt.Fprintln(os.Stderr, "taskmanager: --log-format:", err)
+		os.Exit(2)
+	}
+	if *logLevel != "" {
+		os.Setenv(agent.EnvLogLevel, *logLevel)
+	}
+	if *logFormat != "" {
+		os.Setenv(agent.EnvLogFormat, *logFormat)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

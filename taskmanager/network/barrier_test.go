@@ -18,7 +18,7 @@ func TestBarriersTravelInOrderWithRecords(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rc, err := a.Open(ctx, "tm-b", b.Addr(), h)
+	rc, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func benchRemote(a, c *plane, run int) (float64, error) {
 		return 0, err
 	}
 	defer c.x.Release(h.Inbox.Job, 0)
-	rc, err := a.Open(context.Background(), "tm-b", c.Addr(), h)
+	rc, err := a.Open(context.Background(), "tm-b", c.Addr(), h, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -40,7 +40,7 @@ func TestDataPlaneCarriesStreamsBothWays(t *testing.T) {
 	errs := make(chan error, 2*channels+2)
 	open := func(from, to *plane, subtask, tag int) {
 		for ch := range channels {
-			rc, err := from.Open(ctx, to.cfg.ID, to.Addr(), header("job", subtask, channels, ch, 2))
+			rc, err := from.Open(ctx, to.cfg.ID, to.Addr(), header("job", subtask, channels, ch, 2), nil)
 			if err != nil {
 				errs <- err
 				return
@@ -108,7 +108,7 @@ func TestSimultaneousOpensShareOneConnection(t *testing.T) {
 		inB, _ := b.x.Inbox(header("j", 1, 1, 0, 1).Inbox, 1, 1)
 		errs := make(chan error, 2)
 		open := func(from, to *plane, subtask int) {
-			rc, err := from.Open(context.Background(), to.cfg.ID, to.Addr(), header("j", subtask, 1, 0, 1))
+			rc, err := from.Open(context.Background(), to.cfg.ID, to.Addr(), header("j", subtask, 1, 0, 1), nil)
 			if err == nil {
 				err = rc.Close()
 			}
@@ -150,7 +150,7 @@ func TestSimultaneousOpensShareOneConnection(t *testing.T) {
 					from, to := pair[0], pair[1]
 					go func() {
 						start.Wait()
-						rc, err := from.Open(context.Background(), to.cfg.ID, to.Addr(), header(from.cfg.ID, 0, n, ch, 1))
+						rc, err := from.Open(context.Background(), to.cfg.ID, to.Addr(), header(from.cfg.ID, 0, n, ch, 1), nil)
 						if err == nil {
 							err = rc.Close()
 						}
@@ -189,7 +189,7 @@ func TestBackpressureBlocksTheProducer(t *testing.T) {
 		a, b = startPlane(t, "tm-a"), startPlane(t, "tm-b")
 		h := header("job", 0, 1, 0, credits)
 		in, _ = b.x.Inbox(h.Inbox, 1, credits)
-		rc, err := a.Open(context.Background(), "tm-b", b.Addr(), h)
+		rc, err := a.Open(context.Background(), "tm-b", b.Addr(), h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +299,7 @@ func TestBadStreamsResetOnlyThemselves(t *testing.T) {
 	h := header("job", 0, channels, 0, 2)
 	in, _ := b.x.Inbox(h.Inbox, channels, 2)
 	ctx := context.Background()
-	good, err := a.Open(ctx, "tm-b", b.Addr(), h)
+	good, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestBadStreamsResetOnlyThemselves(t *testing.T) {
 	// producer sees ErrStreamReset.
 	badFrame := func(t *testing.T, channel int, data []byte) {
 		t.Helper()
-		rc, err := a.Open(ctx, "tm-b", b.Addr(), header("job", 0, channels, channel, 2))
+		rc, err := a.Open(ctx, "tm-b", b.Addr(), header("job", 0, channels, channel, 2), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -412,12 +412,12 @@ func TestPeerDeathEndsStreamsAndRedials(t *testing.T) {
 	a, b := startPlane(t, "tm-a"), startPlane(t, "tm-b")
 	ctx := context.Background()
 	h := header("job", 0, 1, 0, 2)
-	out, err := a.Open(ctx, "tm-b", b.Addr(), h) // a → b
+	out, err := a.Open(ctx, "tm-b", b.Addr(), h, nil) // a → b
 	if err != nil {
 		t.Fatal(err)
 	}
 	inA, _ := a.x.Inbox(h.Inbox, 1, 2)
-	if _, err := b.Open(ctx, "tm-a", a.Addr(), h); err != nil { // b → a
+	if _, err := b.Open(ctx, "tm-a", a.Addr(), h, nil); err != nil { // b → a
 		t.Fatal(err)
 	}
 	waitFor(t, "a's inbound stream to attach", func() bool { return a.attachedStreams() == 1 })
@@ -446,7 +446,7 @@ func TestPeerDeathEndsStreamsAndRedials(t *testing.T) {
 	// The peer comes back at a new address; the next Open dials again.
 	b2 := startPlane(t, "tm-b")
 	in2, _ := b2.x.Inbox(h.Inbox, 1, 2)
-	rc, err := a.Open(ctx, "tm-b", b2.Addr(), h)
+	rc, err := a.Open(ctx, "tm-b", b2.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +478,7 @@ func TestInboxCloseStopsTheReader(t *testing.T) {
 	t.Run("waiting for a credit", func(t *testing.T) {
 		h := header("credit", 0, 1, 0, 1)
 		in, _ := b.x.Inbox(h.Inbox, 1, 1)
-		rc, err := a.Open(ctx, "tm-b", b.Addr(), h)
+		rc, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -499,7 +499,7 @@ func TestInboxCloseStopsTheReader(t *testing.T) {
 
 	t.Run("idle, released by the exchange", func(t *testing.T) {
 		h := header("idle", 0, 1, 0, 1)
-		rc, err := a.Open(ctx, "tm-b", b.Addr(), h)
+		rc, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -518,13 +518,13 @@ func TestRemoteChannelCloseAndSendErrors(t *testing.T) {
 	h := header("job", 0, 1, 0, 2)
 	in, _ := b.x.Inbox(h.Inbox, 1, 2)
 	ctx := context.Background()
-	if _, err := a.Open(ctx, "tm-a", a.Addr(), h); err == nil {
+	if _, err := a.Open(ctx, "tm-a", a.Addr(), h, nil); err == nil {
 		t.Error("Open to itself succeeded")
 	}
-	if _, err := a.Open(ctx, "tm-b", b.Addr(), header("job", 0, 1, 1, 2)); err == nil {
+	if _, err := a.Open(ctx, "tm-b", b.Addr(), header("job", 0, 1, 1, 2), nil); err == nil {
 		t.Error("Open with a channel out of range succeeded")
 	}
-	rc, err := a.Open(ctx, "tm-b", b.Addr(), h)
+	rc, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +560,7 @@ func TestRemoteChannelCloseAndSendErrors(t *testing.T) {
 	}
 
 	a.stop(t)
-	if _, err := a.Open(ctx, "tm-b", b.Addr(), h); !errors.Is(err, ErrClosed) {
+	if _, err := a.Open(ctx, "tm-b", b.Addr(), h, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Open after Close: %v, want ErrClosed", err)
 	}
 }
@@ -573,7 +573,7 @@ func TestOpenFailsForAnUnreachablePeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer silent.Close() // never Run: connections wait in the backlog
-	_, err = a.Open(context.Background(), "tm-s", silent.Addr(), header("j", 0, 1, 0, 1))
+	_, err = a.Open(context.Background(), "tm-s", silent.Addr(), header("j", 0, 1, 0, 1), nil)
 	if err == nil {
 		t.Fatal("Open to a peer that never answers succeeded")
 	}
@@ -590,7 +590,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	// idle stream each way, and a dial in flight to a silent listener.
 	h := header("job", 0, 2, 0, 1)
 	b.x.Inbox(h.Inbox, 2, 1)
-	rc, err := a.Open(ctx, "tm-b", b.Addr(), h)
+	rc, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,10 +604,10 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 	}()
 	h.Channel = 1
-	if _, err := b.Open(ctx, "tm-a", a.Addr(), h); err != nil {
+	if _, err := b.Open(ctx, "tm-a", a.Addr(), h, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Open(ctx, "tm-b", b.Addr(), h); err != nil {
+	if _, err := a.Open(ctx, "tm-b", b.Addr(), h, nil); err != nil {
 		t.Fatal(err)
 	}
 	silent, err := NewDataPlane(DataPlaneConfig{ID: "tm-s", Exchange: NewExchange()})
@@ -616,7 +616,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	dialing := make(chan error, 1)
 	go func() {
-		_, err := a.Open(ctx, "tm-s", silent.Addr(), header("j", 0, 1, 0, 1))
+		_, err := a.Open(ctx, "tm-s", silent.Addr(), header("j", 0, 1, 0, 1), nil)
 		dialing <- err
 	}()
 	waitFor(t, "streams to attach", func() bool { return a.attachedStreams() == 1 && b.attachedStreams() == 2 })

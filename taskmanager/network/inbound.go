@@ -44,7 +44,8 @@ func (d *DataPlane) serveStream(s *session, st *yamux.Stream) {
 	if err := st.SetReadDeadline(time.Time{}); err != nil {
 		return
 	}
-	log = log.With("inbox", h.Inbox.String(), "channel", h.Channel)
+	// What follows is on behalf of the consumer subtask that owns the inbox.
+	log = log.With(h.Inbox.LogAttrs()...).With("inbox", h.Inbox.String(), "channel", h.Channel)
 	inbox, err := d.cfg.Exchange.Inbox(h.Inbox, h.Channels, h.Credits)
 	if err != nil {
 		log.Warn("resetting a stream for an inbox it does not fit", "err", err)

@@ -55,7 +55,7 @@ func TestRemoteChannelCountsBytesAndWrites(t *testing.T) {
 	a, b := startPlane(t, "tm-a"), startPlane(t, "tm-b")
 	h := header("job", 0, 1, 0, 2)
 	in, _ := b.x.Inbox(h.Inbox, 1, 2)
-	rc, err := a.Open(context.Background(), b.cfg.ID, b.Addr(), h)
+	rc, err := a.Open(context.Background(), b.cfg.ID, b.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package network
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,6 +226,13 @@ type InboxID struct {
 
 func (id InboxID) String() string {
 	return fmt.Sprintf("%s/%d/%s/%d", id.Job, id.Attempt, id.Task, id.Subtask)
+}
+
+// LogAttrs are the attributes that name the inbox's subtask on the lines
+// logged on its behalf, with the keys of task.Deployment.Logger: job,
+// task (the task's id), subtask and attempt.
+func (id InboxID) LogAttrs() []any {
+	return []any{slog.String("job", id.Job), slog.String("task", id.Task), slog.Int("subtask", id.Subtask), slog.Int("attempt", id.Attempt)}
 }
 
 // NewExchange returns an empty registry.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 // producer goroutine; Abort may be called from any goroutine.
 type RemoteChannel struct {
 	d      *DataPlane
+	log    *slog.Logger
 	st     *yamux.Stream
 	peer   string
 	header StreamHeader
@@ -40,7 +42,9 @@ func (c *RemoteChannel) Count(bytes, blockedNs *atomic.Int64) { c.bytes, c.block
 // Open opens a stream to the consumer on TaskManager peerID at peerAddr and
 // writes the header. The first Open to a peer dials it; later ones, and
 // concurrent ones, share the session. ctx bounds waiting for the session.
-func (d *DataPlane) Open(ctx context.Context, peerID, peerAddr string, h StreamHeader) (*RemoteChannel, error) {
+// log is the producer subtask's logger, which the channel logs to (nil:
+// the DataPlane's).
+func (d *DataPlane) Open(ctx context.Context, peerID, peerAddr string, h StreamHeader, log *slog.Logger) (*RemoteChannel, error) {
 	switch {
 	case peerID == "":
 		return nil, errors.New("network: Open: empty peer id")
@@ -76,7 +80,10 @@ func (d *DataPlane) Open(ctx context.Context, peerID, peerAddr string, h StreamH
 			}
 			return nil, fmt.Errorf("network: writing the stream header to %s: %w", peerID, err)
 		}
-		c := &RemoteChannel{d: d, st: st, peer: peerID, header: h, gone: make(chan struct{})}
+		if log == nil {
+			log = d.log
+		}
+		c := &RemoteChannel{d: d, log: log, st: st, peer: peerID, header: h, gone: make(chan struct{})}
 		if !d.spawn(c.watch) {
 			st.Close()
 			return nil, ErrClosed
@@ -95,7 +102,7 @@ func (c *RemoteChannel) watch() {
 	_, err := c.st.Read(b[:])
 	close(c.gone)
 	c.st.Close()
-	c.d.log.Debug("remote channel finished", "peer", c.peer, "inbox", c.header.Inbox.String(),
+	c.log.Debug("remote channel finished", "peer", c.peer, "inbox", c.header.Inbox.String(),
 		"channel", c.header.Channel, "err", err)
 }
 

@@ -100,7 +100,7 @@ func TestWatermarksTravelInOrderOverTheDataPlane(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rc, err := a.Open(ctx, "tm-b", b.Addr(), h)
+	rc, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestRemoteChannelRefusesEventsWithTheWrongPayload(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	rc, err := a.Open(ctx, "tm-b", b.Addr(), h)
+	rc, err := a.Open(ctx, "tm-b", b.Addr(), h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -75,8 +76,8 @@ type Failure struct{ Err error }
 
 // Run drives chain until its input ends, done is closed, or it fails.
 // inbox is nil for a source task; cp is nil when the job takes no
-// checkpoints.
-func Run(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing) (err error) {
+// checkpoints. log is the subtask's logger (Deployment.Logger; nil: none).
+func Run(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing, log *slog.Logger) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = recovered(chain, r)
@@ -91,19 +92,24 @@ func Run(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, st
 	if cp == nil {
 		cp = &Checkpointing{}
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if chain.IsSource() {
-		err = runSource(chain, done, cfg, stats, cp)
+		err = runSource(chain, done, cfg, stats, cp, log)
 	} else {
-		err = runInputs(chain, inbox, done, cfg, stats, cp)
+		err = runInputs(chain, inbox, done, cfg, stats, cp, log)
 	}
 	if err != nil {
 		return err
 	}
+	log.Debug("input ended; finishing", "records_in", stats.RecordsIn.Load())
 	if err := chain.EndInput(); err != nil {
 		return &OperatorError{Operator: chain.Operator(), Err: err}
 	}
 	chain.Flush()
 	chain.EndOutputs()
+	log.Debug("output ended", "records_out", stats.RecordsOut.Load())
 	return nil
 }
 
@@ -143,21 +149,23 @@ func isDone(done <-chan struct{}) bool {
 }
 
 // snapshot takes checkpoint id and hands it on.
-func snapshot(chain Chain, cp *Checkpointing, id int64, alignment time.Duration) error {
+func snapshot(chain Chain, cp *Checkpointing, id int64, alignment time.Duration, log *slog.Logger) error {
 	start := time.Now()
 	s, err := chain.Checkpoint(id)
 	if err != nil {
 		return &OperatorError{Operator: chain.Operator(), Err: err}
 	}
+	m := SnapshotMetrics{Alignment: alignment, Sync: time.Since(start)}
+	log.Debug("snapshot taken", "checkpoint", id, "operators", len(s.Operators), "sync", m.Sync, "alignment", m.Alignment)
 	if cp.OnSnapshot == nil {
 		s.Release()
 		return nil
 	}
-	cp.OnSnapshot(id, s, SnapshotMetrics{Alignment: alignment, Sync: time.Since(start)})
+	cp.OnSnapshot(id, s, m)
 	return nil
 }
 
-func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing) error {
+func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing, log *slog.Logger) error {
 	w := newWakeup(chain)
 	defer w.stop()
 	lastFlush := time.Now()
@@ -169,7 +177,7 @@ func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats, cp *
 		case id := <-cp.Triggers:
 			// Between two reads the source's position is consistent
 			// with what it emitted: snapshot it, then the barrier.
-			if err := snapshot(chain, cp, id, 0); err != nil {
+			if err := snapshot(chain, cp, id, 0, log); err != nil {
 				return err
 			}
 		default:
@@ -197,7 +205,7 @@ func runSource(chain Chain, done <-chan struct{}, cfg Config, stats *Stats, cp *
 	}
 }
 
-func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing) error {
+func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Config, stats *Stats, cp *Checkpointing, log *slog.Logger) error {
 	open := inbox.Channels()
 	ended := make([]bool, open)
 	al := newAligner(open, cp.Aligned)
@@ -264,14 +272,17 @@ func runInputs(chain Chain, inbox *network.Inbox, done <-chan struct{}, cfg Conf
 				}
 			}
 			if al.complete(ended) {
-				if err := alignedSnapshot(chain, cp, al); err != nil {
+				if err := alignedSnapshot(chain, cp, al, log); err != nil {
 					return err
 				}
 			}
 		case network.EventBarrier:
 			inbox.Recycle(b)
+			if al.id != 0 && b.Checkpoint > al.id {
+				log.Debug("checkpoint alignment aborted by a newer barrier", "checkpoint", al.id, "newer", b.Checkpoint)
+			}
 			if al.barrier(b.Channel, b.Checkpoint, ended, time.Now()) {
-				if err := alignedSnapshot(chain, cp, al); err != nil {
+				if err := alignedSnapshot(chain, cp, al, log); err != nil {
 					return err
 				}
 			}
@@ -371,12 +382,12 @@ func (w *wakeup) stop() {
 
 // alignedSnapshot takes the checkpoint every input has delivered the
 // barrier of, then releases the held inputs.
-func alignedSnapshot(chain Chain, cp *Checkpointing, al *aligner) error {
+func alignedSnapshot(chain Chain, cp *Checkpointing, al *aligner, log *slog.Logger) error {
 	id, alignment := al.id, time.Since(al.start)
 	if !al.aligned {
 		alignment = 0
 	}
-	err := snapshot(chain, cp, id, alignment)
+	err := snapshot(chain, cp, id, alignment, log)
 	al.done()
 	return err
 }

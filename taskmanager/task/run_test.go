@@ -71,7 +71,7 @@ func TestInputLoopEndsWhenEveryChannelEnded(t *testing.T) {
 	send(in, 0, network.EventEndOfStream)
 	f := &fakeChain{}
 	var stats Stats
-	if err := Run(f, in, make(chan struct{}), DefaultConfig(), &stats, nil); err != nil {
+	if err := Run(f, in, make(chan struct{}), DefaultConfig(), &stats, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := stats.RecordsIn.Load(); got != 4 {
@@ -90,7 +90,7 @@ func TestInputLoopFlushesBeforeWaiting(t *testing.T) {
 	errc := make(chan error, 1)
 	var stats Stats
 	go func() {
-		errc <- Run(f, in, done, Config{BufferTimeout: time.Hour, BatchSize: 1, Credits: 1}, &stats, nil)
+		errc <- Run(f, in, done, Config{BufferTimeout: time.Hour, BatchSize: 1, Credits: 1}, &stats, nil, nil)
 	}()
 	send(in, 0, network.EventNone, 1)
 	// The loop processes the buffer, finds the inbox empty and flushes
@@ -116,7 +116,7 @@ func TestPanicBecomesOperatorError(t *testing.T) {
 	in := network.NewInbox(1, 2)
 	send(in, 0, network.EventNone, 1)
 	f := &fakeChain{panicAt: 1}
-	err := Run(f, in, make(chan struct{}), DefaultConfig(), new(Stats), nil)
+	err := Run(f, in, make(chan struct{}), DefaultConfig(), new(Stats), nil, nil)
 	var oe *OperatorError
 	if !errors.As(err, &oe) || oe.Operator != "boom-op" || !oe.Panic || !strings.Contains(err.Error(), "exploded") {
 		t.Fatalf("err = %v", err)
@@ -129,7 +129,7 @@ func TestPanicBecomesOperatorError(t *testing.T) {
 func TestSourceLoopFlushesWhenIdleAndEnds(t *testing.T) {
 	f := &fakeChain{source: true, reads: []int{5, 0, 3}}
 	var stats Stats
-	if err := Run(f, nil, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), &stats, nil); err != nil {
+	if err := Run(f, nil, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), &stats, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := "open,read,read,flush,read,end-input,flush,end-outputs,close"
@@ -218,7 +218,7 @@ func TestBarrierAlignment(t *testing.T) {
 			var snaps []int64
 			a := &alignChain{}
 			cp := &Checkpointing{Aligned: tc.aligned, OnSnapshot: func(id int64, _ *Snapshot, m SnapshotMetrics) { snaps = append(snaps, id) }}
-			if err := Run(a, in, make(chan struct{}), DefaultConfig(), new(Stats), cp); err != nil {
+			if err := Run(a, in, make(chan struct{}), DefaultConfig(), new(Stats), cp, nil); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Join(a.log, " "); got != tc.want {
@@ -237,7 +237,7 @@ func TestSourceTakesTriggersBetweenReads(t *testing.T) {
 	f := &fakeChain{source: true, reads: []int{3, 3}}
 	var got []int64
 	cp := &Checkpointing{Triggers: triggers, OnSnapshot: func(id int64, _ *Snapshot, _ SnapshotMetrics) { got = append(got, id) }}
-	if err := Run(f, nil, make(chan struct{}), DefaultConfig(), new(Stats), cp); err != nil {
+	if err := Run(f, nil, make(chan struct{}), DefaultConfig(), new(Stats), cp, nil); err != nil {
 		t.Fatal(err)
 	}
 	if calls := strings.Join(f.calls, ","); !strings.HasPrefix(calls, "open,checkpoint-5,read,read") || len(got) != 1 || got[0] != 5 {
@@ -284,7 +284,7 @@ func TestInputLoopWakesForTimersWithoutInput(t *testing.T) {
 	c := &timerChain{pending: append([]time.Time(nil), at...), fired: make(chan []time.Time, 4)}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Run(c, in, done, Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil)
+		errc <- Run(c, in, done, Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil, nil)
 	}()
 	// No input arrives: only the timers' deadlines can wake the loop.
 	for i := range at {
@@ -319,7 +319,7 @@ func TestInputLoopFiresDueTimersBetweenBuffers(t *testing.T) {
 	send(in, 0, network.EventEndOfStream)
 	due := time.Now().Add(-time.Second)
 	c := &timerChain{pending: []time.Time{due, due.Add(time.Hour)}, fired: make(chan []time.Time, 4)}
-	if err := Run(c, in, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil); err != nil {
+	if err := Run(c, in, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The due timer fires after the first buffer, although input never
@@ -338,7 +338,7 @@ func TestSourceLoopFiresTimers(t *testing.T) {
 	due := time.Now().Add(-time.Millisecond)
 	c := &timerChain{fakeChain: fakeChain{source: true, reads: []int{2, 0}},
 		pending: []time.Time{due, due.Add(time.Hour)}, fired: make(chan []time.Time, 4)}
-	if err := Run(c, nil, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil); err != nil {
+	if err := Run(c, nil, make(chan struct{}), Config{BufferTimeout: time.Hour}.WithDefaults(), new(Stats), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := "open,read,fire,read,flush,end-input,flush,end-outputs,close"
@@ -350,7 +350,7 @@ func TestSourceLoopFiresTimers(t *testing.T) {
 func TestTimerFailureNamesTheOperator(t *testing.T) {
 	in := network.NewInbox(1, 4)
 	c := &timerChain{pending: []time.Time{time.Now()}, fireErr: errors.New("timer broke"), fired: make(chan []time.Time, 1)}
-	err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), nil)
+	err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), nil, nil)
 	var oe *OperatorError
 	if !errors.As(err, &oe) || oe.Operator != "timer-op" || oe.Panic || !strings.Contains(err.Error(), "timer broke") {
 		t.Fatalf("err = %v", err)
@@ -366,7 +366,7 @@ func TestChainWithoutTimersIsNotAsked(t *testing.T) {
 	if w := newWakeup(&fakeChain{}); w.timers != nil || w.due(time.Now()) {
 		t.Fatal("a chain without timers has a wakeup")
 	}
-	if err := Run(&fakeChain{}, in, make(chan struct{}), DefaultConfig(), new(Stats), nil); err != nil {
+	if err := Run(&fakeChain{}, in, make(chan struct{}), DefaultConfig(), new(Stats), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package task
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
@@ -101,6 +102,16 @@ func (d *Deployment) String() string {
 	return fmt.Sprintf("%s (%d/%d)", d.Task.Name, d.Subtask+1, d.Task.Parallelism)
 }
 
+// Logger returns base with the attributes every line logged on behalf of
+// this subtask carries: job (the job id), task (the task's id, its head
+// operator's uid), task_name, subtask (its index, from 0) and attempt. The
+// TaskManager derives it once per deployed subtask and hands it down: to
+// Run, to the chain (IO.Logger) and to the subtask's data-plane channels.
+func (d *Deployment) Logger(base *slog.Logger) *slog.Logger {
+	return base.With(slog.String("job", d.JobID), slog.String("task", d.Task.ID), slog.String("task_name", d.Task.Name),
+		slog.Int("subtask", d.Subtask), slog.Int("attempt", d.Attempt))
+}
+
 // IO gives a chain its channels.
 type IO interface {
 	// Done is closed when the task is cancelled; blocking sends select on it.
@@ -110,6 +121,9 @@ type IO interface {
 	Outputs(e jobgraph.TaskEdge) ([]Output, error)
 	// Stats returns the task's counters; output writers add what they send.
 	Stats() *Stats
+	// Logger returns the subtask's logger (see Deployment.Logger): what
+	// the chain's operators log goes there.
+	Logger() *slog.Logger
 }
 
 // Output is the producer end of one channel: in-process (Local) when the

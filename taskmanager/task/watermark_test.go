@@ -190,7 +190,7 @@ func TestInputLoopAdvancesTheChainWatermark(t *testing.T) {
 	sendWatermark(in, 1, math.MaxInt64)
 	send(in, 1, network.EventEndOfStream)
 	c := &timeChain{}
-	if err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), nil); err != nil {
+	if err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := "ch0:[1] wm-10 wm-15 wm-30 idle active wm-40 wm-9223372036854775807"
@@ -203,7 +203,7 @@ func TestWatermarkFailureNamesTheOperator(t *testing.T) {
 	in := network.NewInbox(1, 4)
 	sendWatermark(in, 0, 7)
 	c := &timeChain{failAt: 7}
-	err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), nil)
+	err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), nil, nil)
 	var oe *OperatorError
 	if !errors.As(err, &oe) || oe.Operator != "event-timer" || !strings.Contains(err.Error(), "timer failed") {
 		t.Fatalf("err = %v", err)
@@ -235,7 +235,7 @@ func TestWatermarksAreHeldWithTheirChannelDuringAlignment(t *testing.T) {
 			}
 			c := &timeChain{}
 			cp := &Checkpointing{Aligned: tc.aligned}
-			if err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), cp); err != nil {
+			if err := Run(c, in, make(chan struct{}), DefaultConfig(), new(Stats), cp, nil); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Join(c.log, " "); got != tc.want {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -56,6 +57,7 @@ func (s *store) Configure(_ context.Context, settings map[string]string) error {
 	s.mu.Lock()
 	s.dir = dir
 	s.mu.Unlock()
+	slog.Debug("configured", "dir", dir) // reaches the host's logger (see plugins.Serve)
 	return nil
 }
 
