@@ -40,6 +40,10 @@ type TaskManagerInfo struct {
 	// MetricsAddress is the host:port of its Prometheus endpoint
 	// (GET /metrics); empty when it serves none.
 	MetricsAddress string
+	// ForJob is the job a provider started it for: it runs that job's
+	// subtasks only, and goes when that job ends. Empty for a TaskManager
+	// started by hand.
+	ForJob string
 }
 
 // TaskManagerGateway is how the JobManager commands a TaskManager.
@@ -176,6 +180,9 @@ type jobEntry struct {
 	done     chan struct{} // closed when the job is terminal
 	waitSeq  int           // bumped whenever the job starts waiting for slots
 	lastWait error         // why placement failed last
+	// stopWait ends the slot timeout of the current wait, once the job
+	// is placed (else its goroutine would linger for the whole timeout).
+	stopWait func()
 
 	coord *checkpoint.Coordinator // nil if the job cannot take checkpoints
 	wake  chan struct{}           // wakes the coordinator's goroutine
@@ -316,11 +323,17 @@ func (jm *JobManager) TaskManagerLost(id string, cause error) bool {
 	return true
 }
 
-// freeSlots returns the free slots that can run graph fingerprint fp.
-func (jm *JobManager) freeSlots(fp string) []scheduler.Slot {
+// freeSlots returns the free slots that can run job jobID, whose graph has
+// fingerprint fp.
+func (jm *JobManager) freeSlots(jobID, fp string) []scheduler.Slot {
 	var free []scheduler.Slot
 	for id, tm := range jm.tms {
 		if tm.info.Fingerprint != "" && tm.info.Fingerprint != fp {
+			continue
+		}
+		// A provider's TaskManager serves its own job only: it stops
+		// when that job ends, with whatever else runs on it.
+		if owner := tm.info.ForJob; owner == "" && jm.started[id] != "" && jm.started[id] != jobID || owner != "" && owner != jobID {
 			continue
 		}
 		for i := range tm.info.Slots {
@@ -415,7 +428,7 @@ func (jm *JobManager) waitForSlots(j *jobEntry) {
 	if jm.tryPlace(j) {
 		return
 	}
-	jm.after(jm.cfg.SlotTimeout, func() {
+	stop := jm.after(jm.cfg.SlotTimeout, func() {
 		jm.mu.Lock()
 		stale := j.waitSeq != seq || j.state != StateCreated
 		cause := j.lastWait
@@ -434,6 +447,13 @@ func (jm *JobManager) waitForSlots(j *jobEntry) {
 		err := fmt.Errorf("no slots after waiting %v: %w", jm.cfg.SlotTimeout, cause)
 		jm.apply(j, func(now time.Time) effects { return j.abort(err, now) })
 	})
+	jm.mu.Lock()
+	if j.waitSeq == seq && j.state == StateCreated {
+		j.stopWait = stop
+	} else {
+		stop() // placed (or ended) meanwhile
+	}
+	jm.mu.Unlock()
 }
 
 // placeWaiting tries to place every job waiting for slots, oldest first.
@@ -458,7 +478,7 @@ func (jm *JobManager) tryPlace(j *jobEntry) bool {
 		jm.mu.Unlock()
 		return false
 	}
-	placement, err := scheduler.Place(j.tasks, jm.freeSlots(j.graph.Fingerprint))
+	placement, err := scheduler.Place(j.tasks, jm.freeSlots(j.id, j.graph.Fingerprint))
 	if err != nil {
 		j.lastWait = err
 		jm.mu.Unlock()
@@ -466,6 +486,10 @@ func (jm *JobManager) tryPlace(j *jobEntry) bool {
 	}
 	for _, s := range placement {
 		jm.used[s] = j.id
+	}
+	if j.stopWait != nil {
+		j.stopWait()
+		j.stopWait = nil
 	}
 	j.placed(placement)
 	attempt := j.attempt
@@ -593,7 +617,7 @@ func (jm *JobManager) apply(j *jobEntry, change func(now time.Time) effects) {
 		}
 	}
 	if eff.restart {
-		jm.log.Info("job restarts", "job", j.id, "in", eff.restartDelay, "restarts", j.restarts)
+		jm.log.Info("job restarts", "job", j.id, "attempt", attempt, "in", eff.restartDelay, "restarts", j.restarts)
 		jm.after(eff.restartDelay, func() { jm.restart(j) })
 	}
 	if eff.terminal && j.coord != nil {
@@ -609,6 +633,12 @@ func (jm *JobManager) apply(j *jobEntry, change func(now time.Time) effects) {
 		jm.wakeCheckpoints(j)
 	}
 	if eff.terminal {
+		jm.mu.Lock()
+		if j.stopWait != nil {
+			j.stopWait()
+			j.stopWait = nil
+		}
+		jm.mu.Unlock()
 		if jm.cfg.JobEnded != nil {
 			jm.mu.Lock()
 			st := j.status()
@@ -652,7 +682,9 @@ func (jm *JobManager) restart(j *jobEntry) {
 }
 
 // after runs f after d unless the JobManager closes first.
-func (jm *JobManager) after(d time.Duration, f func()) {
+func (jm *JobManager) after(d time.Duration, f func()) (cancel func()) {
+	done := make(chan struct{})
+	var once sync.Once
 	jm.timers.Add(1)
 	go func() {
 		defer jm.timers.Done()
@@ -662,8 +694,10 @@ func (jm *JobManager) after(d time.Duration, f func()) {
 		case <-t.C:
 			f()
 		case <-jm.stop:
+		case <-done:
 		}
 	}()
+	return func() { once.Do(func() { close(done) }) }
 }
 
 // tmsOf returns the TaskManagers holding the job's subtasks (lock held).

@@ -79,7 +79,7 @@ func TestDeployFailureEndsTheJob(t *testing.T) {
 		t.Fatalf("job %s: %q", st.State, st.Error)
 	}
 	// Its slots are free again.
-	if free := len(jm.freeSlots("")); free != 2 {
+	if free := len(jm.freeSlots(id, "")); free != 2 {
 		t.Fatalf("%d slots free after the job ended, want 2", free)
 	}
 }

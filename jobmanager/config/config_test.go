@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -114,6 +115,7 @@ func TestErrors(t *testing.T) {
 			[]string{"jm.hcl:1,1: Invalid restart block; max_delay (1s) is below initial_delay (10s)"}},
 		{"jitter", "restart {\n  jitter = 2\n}\n", []string{"Invalid value for restart.jitter; 2 is outside [0, 1]"}},
 		{"log level", "log_level = \"loud\"\n", []string{`Invalid value for log_level; "loud" is not a log level; use debug, info, warn or error`}},
+		{"log format", "log_format = \"xml\"\n", []string{`jm.hcl:1,14: Invalid value for log_format; "xml" is not one of "text" or "json"`}},
 		{"nomad driver", "nomad {\n  driver = \"podman\"\n}\n", []string{`jm.hcl:2,12: Invalid value for nomad.driver; "podman" is not one of "raw_exec", "exec" or "docker"`}},
 		{"empty constraint", "nomad {\n  constraint {\n    value = \"linux\"\n  }\n}\n", []string{"Invalid value for nomad.constraint; a constraint needs an attribute and an operator"}},
 		{"duplicate block", "heartbeat {\n}\nheartbeat {\n}\n", []string{"jm.hcl:3,1: Duplicate heartbeat block"}},
@@ -301,6 +303,16 @@ nomad {
 				t.Errorf("constraints %v, want %v", c.Nomad.Constraints, want)
 			}
 		}},
+		{"log level and format from the environment", nil, map[string]string{"SLUICE_LOG_LEVEL": "debug", "SLUICE_LOG_FORMAT": "json"}, func(t *testing.T, c server.Config) {
+			if !c.Logger.Enabled(t.Context(), slog.LevelDebug) || c.LogFormat != "json" {
+				t.Errorf("debug %v, format %q: want the environment's debug and json", c.Logger.Enabled(t.Context(), slog.LevelDebug), c.LogFormat)
+			}
+		}},
+		{"log flags over the environment", []string{"--log-level", "warn", "--log-format", "text"}, map[string]string{"SLUICE_LOG_LEVEL": "debug", "SLUICE_LOG_FORMAT": "json"}, func(t *testing.T, c server.Config) {
+			if c.Logger.Enabled(t.Context(), slog.LevelInfo) || c.LogFormat != "" {
+				t.Errorf("info %v, format %q: want the flags' warn and text", c.Logger.Enabled(t.Context(), slog.LevelInfo), c.LogFormat)
+			}
+		}},
 		{"later files override earlier ones", []string{"--config", file, "--config", writeTemp(t, "slots = 7\n")}, nil, func(t *testing.T, c server.Config) {
 			if c.SlotsPerTaskManager != 7 || c.Consul != "file:8500" {
 				t.Errorf("slots %d consul %q: want 7 from the second file, the consul address from the first", c.SlotsPerTaskManager, c.Consul)
@@ -377,6 +389,7 @@ func TestBadFlags(t *testing.T) {
 	}{
 		{[]string{"--restart-strategy", "sometimes"}, `invalid value "sometimes" for flag -restart-strategy: unknown restart strategy`},
 		{[]string{"--log-level", "loud"}, `"loud" is not a log level`},
+		{[]string{"--log-format", "xml"}, `"xml" is not one of "text" or "json"`},
 		{[]string{"--slot-timeout", "soon"}, `"soon" is not a duration`},
 		{[]string{"--taskmanager-memory", "lots"}, `"lots" is not a size`},
 		{[]string{"--slots", "x"}, `"x" is not a whole number`},

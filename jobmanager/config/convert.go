@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/logging"
 	"github.com/sluicehq/sluice/jobmanager/restart"
 	"github.com/sluicehq/sluice/jobmanager/server"
 	"github.com/sluicehq/sluice/nomad"
@@ -16,6 +17,9 @@ import (
 
 // DefaultLogLevel is the level of the log when log_level is not set.
 const DefaultLogLevel = "info"
+
+// DefaultLogFormat is the format of the log when log_format is not set.
+const DefaultLogFormat = logging.FormatText
 
 // defaultMaxArtifactBytes is what the REST API takes a zero
 // server.Config.MaxArtifactBytes for.
@@ -36,6 +40,7 @@ func Defaults() File {
 		SlotTimeout:       ptr(FormatDuration(d.SlotTimeout)),
 		BufferTimeout:     ptr(FormatDuration(d.Exchange.BufferTimeout)),
 		LogLevel:          ptr(DefaultLogLevel),
+		LogFormat:         ptr(DefaultLogFormat),
 		Heartbeat: &Heartbeat{
 			Interval: ptr(FormatDuration(d.HeartbeatInterval)),
 			Timeout:  ptr(FormatDuration(d.HeartbeatTimeout)),
@@ -67,7 +72,8 @@ func Defaults() File {
 func ptr[T any](v T) *T { return &v }
 
 // Config returns server.DefaultConfig with the settings of f on top, and
-// a Logger that writes text to standard error at f's log level. f must
+// a Logger that writes to standard error at f's log level in its log
+// format (LogFormat is "" for text, the default). f must
 // have passed its checks (Load, FromEnv and the flags check every value),
 // or Config reports its problems.
 func (f File) Config() (server.Config, error) {
@@ -185,13 +191,28 @@ func (f File) Config() (server.Config, error) {
 		num(&n.MemoryOverheadMB, nf.MemoryOverhead)
 		str(&n.ArtifactBaseURL, nf.ArtifactURL)
 	}
-	level := DefaultLogLevel
+	if a := f.Auth; a != nil {
+		str(&c.Token, a.Token)
+		str(&c.ACLFile, a.ACLFile)
+		if a.AnonymousRead != nil {
+			c.AnonymousRead = *a.AnonymousRead
+		}
+	}
+	level, format := DefaultLogLevel, DefaultLogFormat
 	str(&level, f.LogLevel)
+	str(&format, f.LogFormat)
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log_level: %w", checkLogLevel(level)))
 	}
-	c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	if err := logging.CheckFormat(format); err != nil {
+		errs = append(errs, fmt.Errorf("log_format: %w", err))
+		format = DefaultLogFormat
+	}
+	if format != logging.FormatText {
+		c.LogFormat = format
+	}
+	c.Logger, _ = logging.New(os.Stderr, lv, format)
 	return c, errors.Join(errs...)
 }
 

@@ -17,8 +17,9 @@
 //	}
 //
 // Precedence, highest first: a flag given on the command line, an
-// environment variable (SLUICE_CONSUL, SLUICE_CONSUL_TOKEN, SLUICE_CLUSTER,
-// NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION, NOMAD_NAMESPACE), the files in
+// environment variable (SLUICE_LOG_LEVEL, SLUICE_LOG_FORMAT, SLUICE_CONSUL,
+// SLUICE_CONSUL_TOKEN, SLUICE_CLUSTER, NOMAD_ADDR, NOMAD_TOKEN,
+// NOMAD_REGION, NOMAD_NAMESPACE), the files in
 // the order given (a later one overrides an earlier one), the default.
 // Flags, variables and files are merged setting by setting (Merge), so a
 // flag overrides one setting of a block and keeps the others.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sluicehq/sluice/internal/logging"
 	"github.com/sluicehq/sluice/jobmanager/restart"
 	"github.com/sluicehq/sluice/jobmanager/server"
 	"github.com/sluicehq/sluice/nomad"
@@ -338,8 +339,9 @@ func (f Field) set(root reflect.Value, s string) error {
 // checks are the checks of particular settings, on top of those of their
 // types.
 var checks = map[string]func(v any) error{
-	"provider":  oneOf(server.ProviderLocal, server.ProviderStandalone, server.ProviderNomad),
-	"log_level": func(v any) error { return checkLogLevel(v.(string)) },
+	"provider":   oneOf(server.ProviderLocal, server.ProviderStandalone, server.ProviderNomad),
+	"log_level":  func(v any) error { return checkLogLevel(v.(string)) },
+	"log_format": oneOf(logging.FormatText, logging.FormatJSON),
 	"restart.strategy": func(v any) error {
 		_, err := restart.ParseKind(v.(string))
 		return err

@@ -47,8 +47,13 @@ type File struct {
 	// task is busy: lower means less latency, higher more throughput.
 	BufferTimeout *Duration `hcl:"buffer_timeout,optional" flag:"buffer-timeout"`
 	// Level of the log written to standard error: debug, info, warn or
-	// error.
-	LogLevel *string `hcl:"log_level,optional" flag:"log-level"`
+	// error. The TaskManagers the local and nomad providers start log at
+	// the same level.
+	LogLevel *string `hcl:"log_level,optional" flag:"log-level" env:"SLUICE_LOG_LEVEL"`
+	// Format of the log: text (key=value lines) or json (one object per
+	// line). The TaskManagers the local and nomad providers start use it
+	// too.
+	LogFormat *string `hcl:"log_format,optional" flag:"log-format" env:"SLUICE_LOG_FORMAT"`
 	// How TaskManagers are watched.
 	Heartbeat *Heartbeat `hcl:"heartbeat,block"`
 	// How a failed job, or one that lost a TaskManager, is restarted from
@@ -64,6 +69,25 @@ type File struct {
 	// The nomad provider: where and how Nomad runs each job's
 	// TaskManagers.
 	Nomad *Nomad `hcl:"nomad,block"`
+	// Who may use the REST API and register TaskManagers. With no token
+	// and no ACL file every request is allowed, and the JobManager only
+	// listens on loopback.
+	Auth *Auth `hcl:"auth,block"`
+}
+
+// Auth is the auth block.
+type Auth struct {
+	// The management token: every right, registering TaskManagers
+	// included. Clients send it as "Authorization: Bearer TOKEN" (jmctl
+	// --token). At least 16 characters; a secret: prefer the environment
+	// variable.
+	Token *string `hcl:"token,optional" flag:"token" env:"SLUICE_TOKEN"`
+	// An HCL file of named tokens, each with rights read, submit, manage
+	// or taskmanager (docs/operations.md shows one).
+	ACLFile *string `hcl:"acl_file,optional" flag:"acl-file"`
+	// Let requests without a token read: the GET endpoints, the
+	// dashboard's pages and /metrics.
+	AnonymousRead *bool `hcl:"anonymous_read,optional" flag:"anonymous-read"`
 }
 
 // Heartbeat is the heartbeat block.

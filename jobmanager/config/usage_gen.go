@@ -16,7 +16,8 @@ var descriptions = map[string]string{
 	"taskmanager_memory":     "Managed memory of each TaskManager the local or nomad provider starts, shared by its slots for network buffers and keyed state.",
 	"slot_timeout":           "How long a job waits for enough free slots before it fails.",
 	"buffer_timeout":         "Longest a record waits in a partly filled output buffer while its task is busy: lower means less latency, higher more throughput.",
-	"log_level":              "Level of the log written to standard error: debug, info, warn or error.",
+	"log_level":              "Level of the log written to standard error: debug, info, warn or error. The TaskManagers the local and nomad providers start log at the same level.",
+	"log_format":             "Format of the log: text (key=value lines) or json (one object per line). The TaskManagers the local and nomad providers start use it too.",
 	"heartbeat.interval":     "How often TaskManagers heartbeat.",
 	"heartbeat.timeout":      "Silence after which a TaskManager counts as lost; its jobs restart.",
 	"restart.strategy":       "The strategy: fixed-delay, exponential-delay, failure-rate or none.",
@@ -44,4 +45,7 @@ var descriptions = map[string]string{
 	"nomad.memory_overhead":  "Memory (MB) Nomad reserves for a TaskManager on top of its managed memory.",
 	"nomad.artifact_url":     "Base URL Nomad clients fetch job binaries from, URL/v1/artifacts/SHA256. A stable name such as http://sluice-jobmanager.service.consul:8081 survives a failover.",
 	"nomad.constraint":       "Constraints on the nodes TaskManagers are placed on. The flag, repeatable, takes \"ATTRIBUTE OPERATOR VALUE\", e.g. \"attr.kernel.name = linux\".",
+	"auth.token":             "The management token: every right, registering TaskManagers included. Clients send it as \"Authorization: Bearer TOKEN\" (jmctl --token). At least 16 characters; a secret: prefer the environment variable.",
+	"auth.acl_file":          "An HCL file of named tokens, each with rights read, submit, manage or taskmanager (docs/operations.md shows one).",
+	"auth.anonymous_read":    "Let requests without a token read: the GET endpoints, the dashboard's pages and /metrics.",
 }

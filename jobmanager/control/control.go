@@ -84,7 +84,7 @@ func (s *Server) Connect(stream rpc.Control_ConnectServer) error {
 	gw := &remoteTM{stream: stream, epoch: s.cfg.Epoch, info: jobmanager.TaskManagerInfo{
 		ID: reg.GetId(), Slots: int(reg.GetSlots()), ManagedMemory: reg.GetManagedMemory(),
 		Fingerprint: reg.GetFingerprint(), Artifact: reg.GetArtifact(), DataAddress: reg.GetDataAddress(),
-		MetricsAddress: reg.GetMetricsAddress(),
+		MetricsAddress: reg.GetMetricsAddress(), ForJob: reg.GetForJob(),
 	}, graphs: map[string][]byte{}}
 	err = s.check(reg)
 	if err == nil && s.cfg.Admit != nil {

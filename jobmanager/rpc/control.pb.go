@@ -370,8 +370,11 @@ type Register struct {
 	Version int32 `protobuf:"varint,7,opt,name=version,proto3" json:"version,omitempty"`
 	// host:port of its Prometheus endpoint (GET /metrics); empty: none.
 	MetricsAddress string `protobuf:"bytes,8,opt,name=metrics_address,json=metricsAddress,proto3" json:"metrics_address,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The job a provider started it for; it serves no other. Empty: a
+	// TaskManager started by hand, which serves any job it can run.
+	ForJob        string `protobuf:"bytes,9,opt,name=for_job,json=forJob,proto3" json:"for_job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Register) Reset() {
@@ -456,6 +459,13 @@ func (x *Register) GetVersion() int32 {
 func (x *Register) GetMetricsAddress() string {
 	if x != nil {
 		return x.MetricsAddress
+	}
+	return ""
+}
+
+func (x *Register) GetForJob() string {
+	if x != nil {
+		return x.ForJob
 	}
 	return ""
 }
@@ -1602,7 +1612,7 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"checkpoint\x12\x12\n" +
 	"\x04task\x18\x04 \x01(\tR\x04task\x12\x18\n" +
 	"\asubtask\x18\x05 \x01(\x05R\asubtask\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xfb\x01\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\x94\x02\n" +
 	"\bRegister\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05slots\x18\x02 \x01(\x05R\x05slots\x12%\n" +
@@ -1611,7 +1621,8 @@ const file_jobmanager_rpc_control_proto_rawDesc = "" +
 	"\vfingerprint\x18\x05 \x01(\tR\vfingerprint\x12!\n" +
 	"\fdata_address\x18\x06 \x01(\tR\vdataAddress\x12\x18\n" +
 	"\aversion\x18\a \x01(\x05R\aversion\x12'\n" +
-	"\x0fmetrics_address\x18\b \x01(\tR\x0emetricsAddress\"|\n" +
+	"\x0fmetrics_address\x18\b \x01(\tR\x0emetricsAddress\x12\x17\n" +
+	"\afor_job\x18\t \x01(\tR\x06forJob\"|\n" +
 	"\tHeartbeat\x12;\n" +
 	"\bsubtasks\x18\x01 \x03(\v2\x1f.sluice.control.v1.SubtaskStatsR\bsubtasks\x122\n" +
 	"\x05slots\x18\x02 \x03(\v2\x1c.sluice.control.v1.SlotUsageR\x05slots\"\xdc\x01\n" +

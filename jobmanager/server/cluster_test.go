@@ -147,6 +147,7 @@ type cluster struct {
 	rest, rpc string
 	client    *api.Client
 	jm        *proc
+	token     string // --token of the JobManager, used by client and jmctl
 }
 
 func startJobManager(t testing.TB, args ...string) *cluster {
@@ -156,8 +157,13 @@ func startJobManager(t testing.TB, args ...string) *cluster {
 	args = append([]string{"--http-addr", c.rest, "--rpc-addr", c.rpc, "--data-dir", t.TempDir(),
 		"--heartbeat-interval", "200ms", "--heartbeat-timeout", "2s"}, args...)
 	c.jm = start(t, "jobmanager", nil, bins.jobmanager, args...)
+	for i, a := range args[:len(args)-1] {
+		if a == "--token" {
+			c.token = args[i+1]
+		}
+	}
 	var err error
-	if c.client, err = api.NewClient(c.rest); err != nil {
+	if c.client, err = api.NewClient(c.rest, api.WithToken(c.token)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "the JobManager to serve", func() bool {
@@ -172,7 +178,7 @@ func (c *cluster) startTaskManager(t testing.TB, id string, slots int, bin strin
 	t.Helper()
 	return start(t, id, []string{
 		"SLUICE_MODE=taskmanager", "SLUICE_JOBMANAGER_RPC=" + c.rpc,
-		"SLUICE_TASKMANAGER_ID=" + id, "SLUICE_SLOTS=" + strconv.Itoa(slots),
+		"SLUICE_TASKMANAGER_ID=" + id, "SLUICE_SLOTS=" + strconv.Itoa(slots), "SLUICE_TOKEN=" + c.token,
 	}, bin, args...)
 }
 
@@ -190,6 +196,7 @@ func (c *cluster) jmctl(t testing.TB, args ...string) (string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bins.jmctl, append([]string{"--jobmanager", c.rest}, args...)...)
+	cmd.Env = append(os.Environ(), "SLUICE_TOKEN="+c.token)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/api"
+	"github.com/sluicehq/sluice/jobmanager/auth"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/ha"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
@@ -81,7 +82,7 @@ func (s *Server) standbyGate(next http.Handler) http.Handler {
 			s.health(w, r)
 			return
 		case "/metrics": // a standby's own, not the leader's
-			s.metrics.handler.ServeHTTP(w, r)
+			s.auth.Require(s.metrics.handler, auth.Read).ServeHTTP(w, r)
 			return
 		}
 		if _, leading := s.ha.state(); leading {

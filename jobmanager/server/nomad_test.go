@@ -297,3 +297,26 @@ func closedAddr(t testing.TB) string {
 	l.Close()
 	return addr
 }
+
+// TestNomadWithTokens: with tokens on, Nomad fetches the artifact with the
+// job's token in its header, the TaskManagers register with it, and the
+// job runs to its exact result.
+func TestNomadWithTokens(t *testing.T) {
+	agent := nomadtest.Start(t)
+	c := startJobManager(t, nomadArgs(agent, "--token", mgmtToken)...)
+	output := filepath.Join(t.TempDir(), "sums")
+	id := c.submit(t, bins.testjob, "--records", "20000", "--parallelism", "4", "--output", output)
+	d := c.waitJob(t, id, 2*time.Minute, "finished", "failed")
+	if d.State != "finished" {
+		t.Fatalf("job %s: %s", d.State, d.Error)
+	}
+	if got, want := readSums(t, output), expectedSums(20000); !maps.Equal(got, want) {
+		t.Fatalf("sums differ from plain Go:\n got %v\nwant %v", got, want)
+	}
+	j := nomadJob(t, agent.Client(), id)
+	h := j.TaskGroups[0].Tasks[0].Artifacts[0].GetterHeaders["Authorization"]
+	if !strings.HasPrefix(h, "Bearer sjt1."+id+".") {
+		t.Errorf("the artifact is fetched with Authorization %q, want the job token", h)
+	}
+	waitDeregistered(t, agent.Client(), id)
+}

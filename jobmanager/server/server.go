@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/api"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
+	"github.com/sluicehq/sluice/jobmanager/auth"
 	"github.com/sluicehq/sluice/jobmanager/control"
 	"github.com/sluicehq/sluice/jobmanager/dashboard"
 	"github.com/sluicehq/sluice/jobmanager/ha"
@@ -96,7 +97,17 @@ type Config struct {
 	// Cluster names the cluster under Consul's sluice/ prefix (default
 	// "default").
 	Cluster string
-	Logger  *slog.Logger
+	// Token is the management token (every right, registering
+	// TaskManagers too). ACLFile names an HCL file of more tokens with
+	// their rights (see package auth). With neither, every request is
+	// allowed and the JobManager refuses to listen beyond loopback.
+	Token, ACLFile string
+	// AnonymousRead lets requests without a token read.
+	AnonymousRead bool
+	Logger        *slog.Logger
+	// LogFormat is Logger's format, text ("") or json; the TaskManagers
+	// the local and nomad providers start log in it, and at Logger's level.
+	LogFormat string
 }
 
 // BackendMemory is the default state backend.
@@ -178,6 +189,7 @@ type Server struct {
 		Close() error
 	}
 	store *artifacts.Store
+	auth  *auth.Authorizer
 	// backendFile is the state backend binary TaskManagers on other
 	// machines fetch next to their own (nomad provider, unshared backend).
 	backendFile *provider.File
@@ -238,6 +250,9 @@ func New(cfg Config) (*Server, error) {
 			s.httpLn.Close()
 		}
 	}()
+	if s.auth, err = s.newAuthorizer(); err != nil {
+		return nil, err
+	}
 	if s.provider, err = s.newProvider(); err != nil {
 		return nil, err
 	}
@@ -268,11 +283,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	api, err := rest.New(rest.Config{JobManager: s.jm, Artifacts: s.store, Submit: s.submit, MaxArtifactBytes: cfg.MaxArtifactBytes, Logger: cfg.Logger,
-		Cluster: cfg.Cluster})
+		Cluster: cfg.Cluster, Auth: s.auth})
 	if err != nil {
 		return nil, err
 	}
-	s.grpc = grpc.NewServer()
+	// Every call on the control endpoint (registration, the shared state
+	// backend) needs the taskmanager right.
+	s.grpc = grpc.NewServer(grpc.ChainStreamInterceptor(s.auth.StreamInterceptor(auth.TaskManager)),
+		grpc.ChainUnaryInterceptor(s.auth.UnaryInterceptor(auth.TaskManager)))
 	rpc.RegisterControlServer(s.grpc, ctl)
 	if shared.GetShared() {
 		plugins.RegisterShared(s.grpc, s.backend)
@@ -412,6 +430,11 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 	if err != nil {
 		return "", &rest.InternalError{Err: err}
 	}
+	if id == "" {
+		// Named here, not by the JobManager: the job token its
+		// TaskManagers get is derived from the id.
+		id = newJobID()
+	}
 	sub := jobmanager.Submission{Graph: g, Config: s.cfg.Exchange, Restart: strategy, Artifact: req.Artifact, Args: req.Args, ID: id, Restore: restore}
 	if g.Checkpoints != nil {
 		sub.Checkpoints = *g.Checkpoints
@@ -452,12 +475,18 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 		if req.Parallelism > 0 {
 			env = append(env, agent.EnvParallelism+"="+strconv.Itoa(req.Parallelism))
 		}
+		env = append(env, logEnv(s.log.Handler(), s.cfg.LogFormat)...)
 		sub.Resources = &provider.Request{
 			Artifact: req.Artifact, Path: path, Args: req.Args, Env: env,
 			TaskManagers: (need + slots - 1) / slots, SlotsPerTaskManager: slots, MemoryPerTaskManager: s.cfg.TaskManagerMemory,
 		}
 		if s.backendFile != nil {
 			sub.Resources.Files = []provider.File{*s.backendFile}
+		}
+		sub.Resources.Env = append(sub.Resources.Env, agent.EnvForJob+"="+id)
+		if tok := s.auth.JobToken(id); tok != "" {
+			sub.Resources.Env = append(sub.Resources.Env, agent.EnvToken+"="+tok)
+			sub.Resources.ArtifactToken = tok
 		}
 	}
 	jobID, err := s.jm.Submit(ctx, sub)

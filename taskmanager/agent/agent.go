@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,11 +19,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/sluicehq/sluice/internal/metricsreg"
 	"github.com/sluicehq/sluice/internal/metricsrv"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
+	"github.com/sluicehq/sluice/jobmanager/auth"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/ha"
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
@@ -48,6 +52,10 @@ const (
 	EnvConsulToken   = "SLUICE_CONSUL_TOKEN"   // its ACL token
 	EnvCluster       = "SLUICE_CLUSTER"        // the cluster's name under the Consul prefix (default "default")
 	EnvMetricsAddr   = "SLUICE_METRICS_ADDR"   // listen address of the Prometheus endpoint (GET /metrics); unset: none
+	EnvToken         = "SLUICE_TOKEN"          // the token to register with (taskmanager right), when the JobManager checks tokens
+	EnvForJob        = "SLUICE_FOR_JOB"        // the job a provider started this TaskManager for; it serves no other
+	EnvLogLevel      = "SLUICE_LOG_LEVEL"      // debug, info (default), warn or error
+	EnvLogFormat     = "SLUICE_LOG_FORMAT"     // text (default) or json
 )
 
 // ErrRefused means the JobManager refused the registration.
@@ -55,7 +63,10 @@ var ErrRefused = errors.New("registration refused")
 
 // Config configures a TaskManager process.
 type Config struct {
-	JobManager    string // required
+	JobManager string // required
+	// Token is sent when registering (default $SLUICE_TOKEN): a token
+	// with the taskmanager right, or the job token a provider passed.
+	Token         string
 	ID            string // default: host-pid
 	Slots         int    // default: number of CPUs
 	ManagedMemory int64  // default 1 GiB
@@ -94,6 +105,9 @@ func (c *Config) validate() error {
 	}
 	if c.Slots == 0 {
 		c.Slots = runtime.NumCPU()
+	}
+	if c.Token == "" {
+		c.Token = os.Getenv(EnvToken)
 	}
 	if c.DataAddr == "" {
 		c.DataAddr = "127.0.0.1:0"
@@ -144,7 +158,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}()
 	a := &agent{cfg: cfg, log: log, dp: dp}
 	a.tm, err = taskmanager.New(taskmanager.Config{
-		ID: cfg.ID, Slots: cfg.Slots, Exchange: exchange, Logger: log, DataPlane: dp,
+		ID: cfg.ID, Slots: cfg.Slots, Exchange: exchange, Logger: cfg.Logger, DataPlane: dp, // New adds taskmanager=ID
 		ManagedMemory: cfg.ManagedMemory, Fingerprint: cfg.Graph.Fingerprint, Artifact: cfg.Artifact,
 	}, a)
 	if err != nil {
@@ -297,7 +311,11 @@ func (a *agent) serve(ctx context.Context, addr string, changed <-chan struct{})
 		}()
 	}
 	cfg, log := a.cfg, a.log
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if cfg.Token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(auth.Bearer(cfg.Token)))
+	}
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return fmt.Errorf("agent: JobManager address %q: %w", addr, err)
 	}
@@ -322,12 +340,18 @@ func (a *agent) serve(ctx context.Context, addr string, changed <-chan struct{})
 	if err := s.send(&rpc.TaskManagerMessage{Msg: &rpc.TaskManagerMessage_Register{Register: &rpc.Register{
 		Id: cfg.ID, Slots: int32(cfg.Slots), ManagedMemory: tm.Info().ManagedMemory, Artifact: cfg.Artifact,
 		Fingerprint: cfg.Graph.Fingerprint, DataAddress: a.dp.Addr(), MetricsAddress: a.metricsAddr, Version: rpc.Version,
+		ForJob: os.Getenv(EnvForJob),
 	}}}); err != nil {
-		return fmt.Errorf("agent: registering with %s: %w", addr, err)
+		if errors.Is(err, io.EOF) {
+			// The server ended the stream; Recv says why (a refused
+			// token, say).
+			_, err = stream.Recv()
+		}
+		return registerError(addr, err)
 	}
 	first, err := stream.Recv()
 	if err != nil {
-		return fmt.Errorf("agent: registering with %s: %w", addr, err)
+		return registerError(addr, err)
 	}
 	reg := first.GetRegistered()
 	if reg == nil {
@@ -454,6 +478,17 @@ func openBackend(ctx context.Context, conn *grpc.ClientConn, sb *rpc.StateBacken
 	}
 	log.Info("state backend", "backend", sb.GetName(), "path", path)
 	return c, func() { c.Close() }
+}
+
+// registerError explains a failed registration. A refused token is
+// ErrRefused, so that the TaskManager exits rather than retrying: the
+// same token will be refused again.
+func registerError(addr string, err error) error {
+	switch status.Code(err) {
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return fmt.Errorf("agent: registering with %s: %w: %s; check the token (%s)", addr, ErrRefused, status.Convert(err).Message(), EnvToken)
+	}
+	return fmt.Errorf("agent: registering with %s: %w", addr, err)
 }
 
 // isFile reports whether path names an existing regular file.
