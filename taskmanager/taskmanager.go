@@ -276,9 +276,11 @@ func (tm *TaskManager) job(d *task.Deployment) *jobRun {
 	k := jobKey{d.JobID, d.Attempt}
 	j, ok := tm.jobs[k]
 	if !ok {
-		_, edges := d.Graph.Tasks()
-		j = &jobRun{done: make(chan struct{}), edges: edges}
+		j = &jobRun{done: make(chan struct{})}
 		tm.jobs[k] = j
+	}
+	if j.edges == nil { // new, or cancelled before its first deployment
+		_, j.edges = d.Graph.Tasks()
 	}
 	return j
 }
@@ -519,7 +521,17 @@ func newChain(p task.Program, d *task.Deployment, io task.IO) (c task.Chain, err
 func (tm *TaskManager) CancelJob(jobID string, attempt int) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
-	if j, ok := tm.jobs[jobKey{jobID, attempt}]; ok && !j.cancelled {
+	k := jobKey{jobID, attempt}
+	j, ok := tm.jobs[k]
+	if !ok {
+		// The cancel overtook the attempt's deployments (the JobManager
+		// sends them from different goroutines): remember it, so that
+		// the subtasks deployed next end at once instead of running on
+		// under a job that is cancelling. ReleaseJob forgets it.
+		j = &jobRun{done: make(chan struct{})}
+		tm.jobs[k] = j
+	}
+	if !j.cancelled {
 		j.cancelled = true
 		close(j.done)
 	}

@@ -1,15 +1,18 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,10 +139,11 @@ func soak(t testing.TB, d time.Duration) soakResult {
 		wg.Wait()
 	}
 	drain := func() {
-		var last string
+		var last, lastJob string
 		defer func() {
 			if t.Failed() {
 				t.Logf("last seen while draining: %s", last)
+				dumpTaskManagers(t, c, lastJob)
 			}
 		}()
 		waitFor(t, 2*time.Minute, "every short job to end and its TaskManagers to go", func() bool {
@@ -152,7 +156,7 @@ func soak(t testing.TB, d time.Duration) soakResult {
 					if j.State == "failed" {
 						t.Fatalf("job %s failed: %s", j.ID, j.Error)
 					}
-					last = fmt.Sprintf("job %s is %s", j.ID, j.State)
+					last, lastJob = fmt.Sprintf("job %s is %s", j.ID, j.State), j.ID
 					return false
 				}
 			}
@@ -241,4 +245,28 @@ func BenchmarkSoak(b *testing.B) {
 	b.ReportMetric(r.goroutines1-r.goroutines0, "goroutine-growth")
 	b.ReportMetric((r.rss1-r.rss0)/(1<<20), "rss-growth-MiB")
 	b.ReportMetric(0, "ns/op")
+}
+
+// dumpTaskManagers logs the goroutines and log of the TaskManagers the
+// local provider started for job, for a test that found it stuck: SIGQUIT
+// makes a Go process print its goroutines to stderr, which the provider
+// appends to the TaskManager's log file.
+func dumpTaskManagers(t testing.TB, c *cluster, job string) {
+	if job == "" {
+		return
+	}
+	re := regexp.MustCompile(`taskmanager started.*job=` + job + ` pid=(\d+) log=(\S+)`)
+	for _, m := range re.FindAllStringSubmatch(c.jm.out.String(), -1) {
+		pid, _ := strconv.Atoi(m[1])
+		_ = syscall.Kill(pid, syscall.SIGQUIT)
+		deadline := time.Now().Add(5 * time.Second)
+		var b []byte
+		for time.Now().Before(deadline) {
+			if b, _ = os.ReadFile(m[2]); bytes.Contains(b, []byte("goroutine ")) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("TaskManager %d of the stuck job (%s):\n%s", pid, m[2], b)
+	}
 }
