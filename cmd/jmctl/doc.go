@@ -26,6 +26,8 @@
 // With --consul ADDR, jmctl finds the leading JobManager through Consul.
 // The JobManager address is --jobmanager, else the environment variable
 // SLUICE_JOBMANAGER, else 127.0.0.1:8081; it is host:port or an http(s) URL.
+// --tls-ca FILE (or SLUICE_TLS_CA) verifies an https JobManager against
+// that CA bundle, and makes an address without a scheme https.
 // --json prints the API's JSON instead of tables. Long flags may be written
 // with one dash, as Go's flag package allows (-json, -jobmanager ADDR).
 //

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluicehq/sluice/internal/tlsutil"
 	"github.com/sluicehq/sluice/jobmanager/api"
 	"github.com/sluicehq/sluice/jobmanager/auth"
 	"github.com/sluicehq/sluice/jobmanager/ha"
@@ -27,7 +29,10 @@ const rootLong = `jmctl controls a Sluice JobManager through its REST API: it su
 binaries and lists, inspects and cancels jobs and TaskManagers.
 
 The JobManager address is --jobmanager, else $SLUICE_JOBMANAGER, else
-127.0.0.1:8081. Long flags may also be written with one dash (-json).
+127.0.0.1:8081; https://HOST:PORT reaches one that serves TLS, verified
+against the system's roots or the CA of --tls-ca ($SLUICE_TLS_CA), which
+also makes an address without a scheme https. Long flags may also be
+written with one dash (-json).
 
 Exit codes:
   0  success
@@ -47,6 +52,7 @@ type globals struct {
 	json        bool
 	token       string
 	tokenFile   string
+	tlsCA       string
 }
 
 // client returns a client of the JobManager at --jobmanager, or of the
@@ -66,6 +72,9 @@ func (g *globals) client() (*api.Client, error) {
 			return nil, &cliError{code: exitUnreachable, err: fmt.Errorf("finding the leading JobManager through Consul at %s: %w", g.consul, err)}
 		}
 		addr = l.REST
+		if l.Scheme != "" {
+			addr = l.RESTURL()
+		}
 	}
 	token := g.token
 	if token == "" && g.tokenFile != "" {
@@ -75,7 +84,18 @@ func (g *globals) client() (*api.Client, error) {
 		}
 		token = t
 	}
-	c, err := api.NewClient(addr, api.WithToken(token))
+	opts := []api.Option{api.WithToken(token)}
+	if g.tlsCA != "" {
+		tc, err := tlsutil.Client(tlsutil.Config{CAFile: g.tlsCA})
+		if err != nil {
+			return nil, &cliError{code: exitUsage, err: fmt.Errorf("--tls-ca: %w", err)}
+		}
+		opts = append(opts, api.WithTLS(tc))
+		if !strings.Contains(addr, "://") {
+			addr = "https://" + addr // a CA to verify the JobManager with means https
+		}
+	}
+	c, err := api.NewClient(addr, opts...)
 	if err != nil {
 		return nil, &cliError{code: exitUsage, err: fmt.Errorf("--jobmanager: %w", err)}
 	}
@@ -142,6 +162,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	pf.StringVar(&g.consulToken, "consul-token", env.getenv("SLUICE_CONSUL_TOKEN"), "Consul ACL token (env SLUICE_CONSUL_TOKEN)")
 	pf.StringVar(&g.token, "token", env.getenv("SLUICE_TOKEN"), "token for a JobManager that checks tokens (env SLUICE_TOKEN)")
 	pf.StringVar(&g.tokenFile, "token-file", env.getenv("SLUICE_TOKEN_FILE"), "read the token from this file instead (env SLUICE_TOKEN_FILE)")
+	pf.StringVar(&g.tlsCA, "tls-ca", env.getenv("SLUICE_TLS_CA"), "verify an https JobManager against this CA bundle (PEM); a --jobmanager without a scheme is then https (env SLUICE_TLS_CA)")
 	pf.StringVar(&g.cluster, "cluster", env.getenv("SLUICE_CLUSTER"), "cluster name under Consul's sluice/ prefix (env SLUICE_CLUSTER; default \"default\")")
 
 	root.AddCommand(

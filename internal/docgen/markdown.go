@@ -133,7 +133,12 @@ func markdown(fields []config.Field, desc map[string]string, example string, env
 	}
 	p("\nThe S3 backend also reads the AWS default credential chain\n" +
 		"(`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_PROFILE`, ...) when\n" +
-		"its settings have no keys.\n\n")
+		"its settings have no keys. The Consul and Nomad clients read their own\n" +
+		"TLS variables: `CONSUL_HTTP_SSL`, `CONSUL_CACERT`, `CONSUL_CLIENT_CERT`,\n" +
+		"`CONSUL_CLIENT_KEY`, `CONSUL_TLS_SERVER_NAME` (or an `https://` Consul\n" +
+		"address) and `NOMAD_CACERT`, `NOMAD_CLIENT_CERT`, `NOMAD_CLIENT_KEY`,\n" +
+		"`NOMAD_TLS_SERVER_NAME`, `NOMAD_SKIP_VERIFY` (with an `https://`\n" +
+		"`--nomad-addr`).\n\n")
 	p("### Flags without a setting\n\n" +
 		"- `--config FILE|DIR`: a configuration file, or a directory of `*.hcl`\n" +
 		"  files; repeatable.\n" +

@@ -52,6 +52,13 @@ type Config struct {
 	Addr string
 	// Path of the endpoint (default /metrics).
 	Path string
+	// Scheme of the endpoint: "http" (the default) or "https" (the
+	// JobManager's REST listener with TLS). It becomes the metadata
+	// "metrics_scheme", for a Prometheus relabel to __scheme__. Consul's
+	// check of an https endpoint does not verify its certificate: the
+	// agent rarely trusts the cluster's CA, and the check only asks
+	// whether the endpoint answers.
+	Scheme string
 	// Meta is added to the service's metadata (Prometheus sees it as
 	// __meta_consul_service_metadata_<key>).
 	Meta map[string]string
@@ -66,6 +73,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Path == "" {
 		c.Path = DefaultPath
+	}
+	if c.Scheme == "" {
+		c.Scheme = "http"
 	}
 	if c.ID == "" {
 		c.ID = c.Service + "-" + c.Addr
@@ -99,7 +109,10 @@ func (c Config) service() (*api.AgentServiceRegistration, error) {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host, checkHost = "", "127.0.0.1"
 	}
-	meta := map[string]string{"cluster": c.Cluster, "metrics_path": c.Path}
+	if c.Scheme != "http" && c.Scheme != "https" {
+		return nil, fmt.Errorf("metricsreg: scheme %q: want http or https", c.Scheme)
+	}
+	meta := map[string]string{"cluster": c.Cluster, "metrics_path": c.Path, "metrics_scheme": c.Scheme}
 	maps.Copy(meta, c.Meta)
 	timeout := min(c.Interval, 5*time.Second)
 	return &api.AgentServiceRegistration{
@@ -110,12 +123,13 @@ func (c Config) service() (*api.AgentServiceRegistration, error) {
 		Tags:    []string{"sluice", "prometheus", "cluster-" + c.Cluster},
 		Meta:    meta,
 		Check: &api.AgentServiceCheck{
-			CheckID:  "service:" + c.ID,
-			Name:     "metrics endpoint",
-			HTTP:     "http://" + net.JoinHostPort(checkHost, portStr) + c.Path,
-			Method:   http.MethodGet,
-			Interval: c.Interval.String(),
-			Timeout:  timeout.String(),
+			CheckID:       "service:" + c.ID,
+			Name:          "metrics endpoint",
+			HTTP:          c.Scheme + "://" + net.JoinHostPort(checkHost, portStr) + c.Path,
+			TLSSkipVerify: c.Scheme == "https",
+			Method:        http.MethodGet,
+			Interval:      c.Interval.String(),
+			Timeout:       timeout.String(),
 			// The endpoint serves before it is registered.
 			Status: api.HealthPassing,
 			// Consul's minimum: an endpoint whose process died without

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -71,6 +72,17 @@ func WithHTTPClient(hc *http.Client) Option {
 		if hc != nil {
 			c.hc = hc
 		}
+	}
+}
+
+// WithTLS makes the client reach an https JobManager with tc as its TLS
+// configuration (tlsutil.Client builds one that trusts a CA file): it
+// replaces the HTTP client with one on a copy of http.DefaultTransport.
+func WithTLS(tc *tls.Config) Option {
+	return func(c *Client) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tc
+		c.hc = &http.Client{Transport: tr}
 	}
 }
 

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -396,5 +398,33 @@ func TestUploadArtifactHeadError(t *testing.T) {
 	}
 	if puts != 0 {
 		t.Errorf("PUT after a failed HEAD")
+	}
+}
+
+// TestWithTLS: an https JobManager is reached with a TLS configuration
+// that trusts its certificate, and refused without one.
+func TestWithTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"jobs":[]}`)
+	}))
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	c, err := NewClient(srv.URL, WithTLS(&tls.Config{RootCAs: roots}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.hc.CloseIdleConnections()
+	if !strings.HasPrefix(c.Addr(), "https://") {
+		t.Fatalf("Addr %s", c.Addr())
+	}
+	if _, err := c.Jobs(context.Background()); err != nil {
+		t.Fatalf("Jobs over https with the server's CA: %v", err)
+	}
+	plain, _ := NewClient(srv.URL)
+	defer plain.hc.CloseIdleConnections()
+	if _, err := plain.Jobs(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Jobs over https without the server's CA: %v", err)
 	}
 }

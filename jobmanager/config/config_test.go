@@ -472,3 +472,31 @@ func TestOperationsGuideExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSSettings: the tls block, its flags and its environment variables
+// set server.Config.TLS, with the usual precedence.
+func TestTLSSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tls.hcl")
+	if err := os.WriteFile(file, []byte(`tls {
+  cert_file = "/etc/sluice/jm.pem"
+  key_file  = "/etc/sluice/jm-key.pem"
+  ca_file   = "/etc/sluice/ca.pem"
+}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := resolve(t, []string{"--config", file, "--tls-key", "/flag/key.pem"}, map[string]string{"SLUICE_TLS_CA": "/env/ca.pem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.CertFile != "/etc/sluice/jm.pem" || c.TLS.KeyFile != "/flag/key.pem" || c.TLS.CAFile != "/env/ca.pem" {
+		t.Errorf("TLS = %+v; want the file's certificate, the flag's key and the environment's CA", c.TLS)
+	}
+	c, err = resolve(t, []string{"--tls-cert", "c.pem", "--tls-key", "k.pem"}, map[string]string{"SLUICE_TLS_CERT": "/env/c.pem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.CertFile != "c.pem" || c.TLS.KeyFile != "k.pem" || c.TLS.CAFile != "" {
+		t.Errorf("TLS = %+v; want the flags'", c.TLS)
+	}
+}

@@ -198,6 +198,11 @@ func (f File) Config() (server.Config, error) {
 			c.AnonymousRead = *a.AnonymousRead
 		}
 	}
+	if t := f.TLS; t != nil {
+		str(&c.TLS.CertFile, t.CertFile)
+		str(&c.TLS.KeyFile, t.KeyFile)
+		str(&c.TLS.CAFile, t.CAFile)
+	}
 	level, format := DefaultLogLevel, DefaultLogFormat
 	str(&level, f.LogLevel)
 	str(&format, f.LogFormat)

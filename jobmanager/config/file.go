@@ -73,6 +73,27 @@ type File struct {
 	// and no ACL file every request is allowed, and the JobManager only
 	// listens on loopback.
 	Auth *Auth `hcl:"auth,block"`
+	// TLS on the REST API and the control endpoint, and mutual TLS
+	// between the JobManager and its TaskManagers and among the
+	// TaskManagers (docs/operations.md#tls).
+	TLS *TLS `hcl:"tls,block"`
+}
+
+// TLS is the tls block.
+type TLS struct {
+	// This JobManager's certificate (chain), PEM. With key_file, the REST
+	// API serves HTTPS and the control endpoint TLS. The TaskManagers the
+	// local and nomad providers start present it too, to the JobManager
+	// and to each other, so it needs both the server and the client
+	// authentication usages and must name the hosts it is reached at.
+	CertFile *string `hcl:"cert_file,optional" flag:"tls-cert" env:"SLUICE_TLS_CERT"`
+	// The private key of cert_file, PEM.
+	KeyFile *string `hcl:"key_file,optional" flag:"tls-key" env:"SLUICE_TLS_KEY"`
+	// CA bundle, PEM: with it, the control endpoint requires TaskManagers
+	// to present a certificate it signed (mutual TLS), and TaskManagers
+	// verify the JobManager and each other against it. The REST API does
+	// not ask clients for certificates; they use tokens.
+	CAFile *string `hcl:"ca_file,optional" flag:"tls-ca" env:"SLUICE_TLS_CA"`
 }
 
 // Auth is the auth block.
@@ -148,7 +169,9 @@ type StateBackend struct {
 
 // Consul is the consul block.
 type Consul struct {
-	// Address of the Consul agent, host:port. JobManagers elect their
+	// Address of the Consul agent, host:port, or https://host:port for an
+	// agent that serves TLS (CONSUL_CACERT and the other CONSUL_* TLS
+	// variables apply, as in Consul's CLI). JobManagers elect their
 	// leader there, and the leader keeps jobs and checkpoint pointers in
 	// its KV store for the next one. Needs a state backend that outlives a
 	// JobManager (s3, or a third-party one). Unset: this JobManager leads
@@ -163,7 +186,9 @@ type Consul struct {
 
 // Nomad is the nomad block.
 type Nomad struct {
-	// Nomad's HTTP API address.
+	// Nomad's HTTP API address; https://HOST:4646 for TLS, with
+	// NOMAD_CACERT, NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY as in Nomad's
+	// CLI.
 	Address *string `hcl:"address,optional" flag:"nomad-addr" env:"NOMAD_ADDR"`
 	// Nomad ACL token; it needs submit-job and read-job in the namespace.
 	// A secret: prefer the environment variable.

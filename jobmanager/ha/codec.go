@@ -102,6 +102,9 @@ func validateLeader(l Leader) error {
 	if err := validAddr("REST", l.REST); err != nil {
 		return err
 	}
+	if l.Scheme != "" && l.Scheme != "http" && l.Scheme != "https" {
+		return fmt.Errorf("REST scheme %q: want http or https", l.Scheme)
+	}
 	return validAddr("RPC", l.RPC)
 }
 
@@ -110,13 +113,14 @@ type leaderWire struct {
 	ID     string `json:"id"`
 	REST   string `json:"rest"`
 	RPC    string `json:"rpc"`
+	Scheme string `json:"scheme,omitempty"` // added within format 1: older readers ignore it
 }
 
 func encodeLeader(l Leader) ([]byte, error) {
 	if err := validateLeader(l); err != nil {
 		return nil, err
 	}
-	return json.Marshal(leaderWire{Format: LeaderFormat, ID: l.ID, REST: l.REST, RPC: l.RPC})
+	return json.Marshal(leaderWire{Format: LeaderFormat, ID: l.ID, REST: l.REST, RPC: l.RPC, Scheme: l.Scheme})
 }
 
 // decodeFormat reads a value's "format" field and checks it is want. A
@@ -170,7 +174,7 @@ func decodeLeader(b []byte) (Leader, error) {
 	if err := strictUnmarshal(b, &w); err != nil {
 		return Leader{}, err
 	}
-	l := Leader{ID: w.ID, REST: w.REST, RPC: w.RPC}
+	l := Leader{ID: w.ID, REST: w.REST, RPC: w.RPC, Scheme: w.Scheme}
 	if err := validateLeader(l); err != nil {
 		return Leader{}, err
 	}

@@ -50,6 +50,27 @@ func TestLeaderRoundTrip(t *testing.T) {
 	}
 }
 
+// TestLeaderScheme: a leader whose REST API serves TLS says so with a
+// scheme, which a record without one (written before TLS) lacks: http.
+func TestLeaderScheme(t *testing.T) {
+	l := Leader{ID: "jm-1", REST: "10.0.0.1:8081", RPC: "10.0.0.1:6123", Scheme: "https"}
+	b, err := encodeLeader(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeLeader(b)
+	if err != nil || got != l || got.RESTURL() != "https://10.0.0.1:8081" {
+		t.Errorf("decode = %+v (%s), %v; want %+v", got, got.RESTURL(), err, l)
+	}
+	old, err := decodeLeader([]byte(`{"format":"sluice-leader/1","id":"a","rest":"h:1","rpc":"h:2"}`))
+	if err != nil || old.RESTURL() != "http://h:1" {
+		t.Errorf("a record without a scheme: %+v (%s), %v", old, old.RESTURL(), err)
+	}
+	if b, _ := encodeLeader(Leader{ID: "a", REST: "h:1", RPC: "h:2"}); strings.Contains(string(b), "scheme") {
+		t.Errorf("a plain leader's record %s names a scheme", b)
+	}
+}
+
 func TestDecodeLeaderRefuses(t *testing.T) {
 	for _, tc := range []struct{ name, value, want string }{
 		{"empty", ``, "empty value"},
@@ -67,6 +88,7 @@ func TestDecodeLeaderRefuses(t *testing.T) {
 		{"unspecified host", `{"format":"sluice-leader/1","id":"a","rest":"h:1","rpc":"0.0.0.0:2"}`, "unspecified"},
 		{"trailing data", `{"format":"sluice-leader/1","id":"a","rest":"h:1","rpc":"h:2"} {}`, "after top-level value"},
 		{"id with slash", `{"format":"sluice-leader/1","id":"a/b","rest":"h:1","rpc":"h:2"}`, "character"},
+		{"bad scheme", `{"format":"sluice-leader/1","id":"a","rest":"h:1","rpc":"h:2","scheme":"ftp"}`, "scheme"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decodeLeader([]byte(tc.value))

@@ -199,7 +199,7 @@ func (c *Consul) register(ctx context.Context, me Leader) error {
 		Address: host,
 		Port:    port,
 		Tags:    []string{"jobmanager", "cluster-" + c.cfg.Cluster},
-		Meta:    map[string]string{"jobmanager_id": me.ID, "rest": me.REST, "rpc": me.RPC, "cluster": c.cfg.Cluster},
+		Meta:    map[string]string{"jobmanager_id": me.ID, "rest": me.REST, "rpc": me.RPC, "cluster": c.cfg.Cluster, "rest_url": me.RESTURL()},
 		Check: &api.AgentServiceCheck{
 			CheckID: checkID,
 			Name:    "JobManager alive",

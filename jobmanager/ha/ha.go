@@ -9,8 +9,8 @@
 // delay is set explicitly (1 s by default, Consul's is 15 s) so that a
 // standby takes over within about CheckTTL + LockDelay. The leader writes
 // its addresses as the lock's value (Leader, as JSON with the format
-// "sluice-leader/1"); TaskManagers and jmctl read or watch that key
-// (Discovery).
+// "sluice-leader/1", with a "scheme" of "https" when its REST API serves
+// TLS); TaskManagers and jmctl read or watch that key (Discovery).
 //
 // Each leadership has an epoch: the lock key's modify index written by the
 // acquisition, which grows with Consul's Raft index, so every acquisition
@@ -49,14 +49,27 @@ import (
 // Leader is what the leader publishes as the lock key's value (JSON with a
 // "format": "sluice-leader/1" field; anything else found there is refused).
 type Leader struct {
-	ID    string `json:"id"`   // the JobManager's id
-	REST  string `json:"rest"` // host:port of its REST API
-	RPC   string `json:"rpc"`  // host:port of its control endpoint
-	Epoch uint64 `json:"-"`    // filled in by readers: the lock's epoch
+	ID   string `json:"id"`   // the JobManager's id
+	REST string `json:"rest"` // host:port of its REST API
+	RPC  string `json:"rpc"`  // host:port of its control endpoint
+	// Scheme is the REST API's: "https" when it serves TLS, else "" (a
+	// record written before TLS) or "http".
+	Scheme string `json:"scheme,omitempty"`
+	Epoch  uint64 `json:"-"` // filled in by readers: the lock's epoch
 }
 
 // IsZero reports whether l is the zero Leader (no leader).
 func (l Leader) IsZero() bool { return l == Leader{} }
+
+// RESTURL returns the base URL of the leader's REST API,
+// scheme://host:port.
+func (l Leader) RESTURL() string {
+	scheme := l.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	return scheme + "://" + l.REST
+}
 
 // Errors callers branch on (errors.Is).
 var (

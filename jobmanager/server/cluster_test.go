@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sluicehq/sluice/internal/tlsutil"
 	"github.com/sluicehq/sluice/jobmanager/api"
 )
 
@@ -148,22 +149,41 @@ type cluster struct {
 	client    *api.Client
 	jm        *proc
 	token     string // --token of the JobManager, used by client and jmctl
+	dataDir   string // --data-dir: artifacts, and the local TaskManagers' logs under taskmanagers/
+	// tls: the JobManager serves TLS (--tls-cert); tlsCA is its --tls-ca,
+	// which client and jmctl (as SLUICE_TLS_CA) verify it against.
+	tls   bool
+	tlsCA string
 }
 
 func startJobManager(t testing.TB, args ...string) *cluster {
 	t.Helper()
 	addrs := freeAddrs(t, 2)
-	c := &cluster{rest: addrs[0], rpc: addrs[1]}
-	args = append([]string{"--http-addr", c.rest, "--rpc-addr", c.rpc, "--data-dir", t.TempDir(),
+	c := &cluster{rest: addrs[0], rpc: addrs[1], dataDir: t.TempDir()}
+	args = append([]string{"--http-addr", c.rest, "--rpc-addr", c.rpc, "--data-dir", c.dataDir,
 		"--heartbeat-interval", "200ms", "--heartbeat-timeout", "2s"}, args...)
 	c.jm = start(t, "jobmanager", nil, bins.jobmanager, args...)
 	for i, a := range args[:len(args)-1] {
-		if a == "--token" {
+		switch a {
+		case "--token":
 			c.token = args[i+1]
+		case "--tls-cert":
+			c.tls = true
+		case "--tls-ca":
+			c.tlsCA = args[i+1]
 		}
 	}
+	opts := []api.Option{api.WithToken(c.token)}
+	base := c.rest
+	if c.tls {
+		tc, err := tlsutil.Client(tlsutil.Config{CAFile: c.tlsCA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, base = append(opts, api.WithTLS(tc)), "https://"+c.rest
+	}
 	var err error
-	if c.client, err = api.NewClient(c.rest, api.WithToken(c.token)); err != nil {
+	if c.client, err = api.NewClient(base, opts...); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "the JobManager to serve", func() bool {
@@ -197,6 +217,10 @@ func (c *cluster) jmctl(t testing.TB, args ...string) (string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bins.jmctl, append([]string{"--jobmanager", c.rest}, args...)...)
 	cmd.Env = append(os.Environ(), "SLUICE_TOKEN="+c.token)
+	if c.tlsCA != "" {
+		// With --jobmanager host:port, the CA makes jmctl use https.
+		cmd.Env = append(cmd.Env, "SLUICE_TLS_CA="+c.tlsCA)
+	}
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -97,7 +97,7 @@ func (s *Server) standbyGate(next http.Handler) http.Handler {
 			_ = json.NewEncoder(w).Encode(api.Error{Error: fmt.Sprintf("JobManager %s is a standby and no JobManager leads yet; retry in a moment", s.cfg.ID)})
 			return
 		}
-		target := "http://" + l.REST + r.URL.RequestURI()
+		target := l.RESTURL() + r.URL.RequestURI() // https when the leader serves TLS
 		w.Header().Set("Location", target)
 		w.Header().Set("X-Sluice-Leader", l.REST)
 		w.WriteHeader(http.StatusTemporaryRedirect)
@@ -135,7 +135,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 // lead campaigns for leadership, then recovers the jobs the previous
 // leader ran and serves until leadership is lost or ctx ends.
 func (s *Server) lead(ctx context.Context) error {
-	me := ha.Leader{ID: s.cfg.ID, REST: s.advertise(s.HTTPAddr()), RPC: s.advertise(s.RPCAddr())}
+	me := ha.Leader{ID: s.cfg.ID, REST: s.advertise(s.HTTPAddr()), RPC: s.advertise(s.RPCAddr()), Scheme: s.scheme}
 	epoch, lost, err := s.ha.svc.Campaign(ctx, me)
 	if err != nil {
 		if ctx.Err() != nil {

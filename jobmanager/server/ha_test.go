@@ -25,7 +25,7 @@ type haCluster struct {
 	disc   ha.Discovery
 }
 
-func startHACluster(t testing.TB, jobManagers int) *haCluster {
+func startHACluster(t testing.TB, jobManagers int, extra ...string) *haCluster {
 	t.Helper()
 	c := consultest.Start(t)
 	srv := s3test.Start(t)
@@ -40,7 +40,7 @@ func startHACluster(t testing.TB, jobManagers int) *haCluster {
 	}
 	for i := range jobManagers {
 		id := fmt.Sprintf("jm-%d", i+1)
-		h.jms[id] = startJobManager(t, append([]string{"--id", id}, flags...)...)
+		h.jms[id] = startJobManager(t, append(append([]string{"--id", id}, flags...), extra...)...)
 	}
 	d, err := ha.NewConsulDiscovery(ha.ConsulConfig{Address: c.Addr})
 	if err != nil {

@@ -53,7 +53,7 @@ func (s *Server) registerMetrics() {
 	r, err := metricsreg.Register(metricsreg.Config{
 		Consul: s.cfg.Consul, Token: s.cfg.ConsulToken, Cluster: s.cfg.Cluster,
 		Service: metricsreg.ServiceJobManager, ID: metricsreg.ServiceJobManager + "-" + s.cfg.ID,
-		Addr: s.advertise(s.HTTPAddr()), Meta: map[string]string{"jobmanager_id": s.cfg.ID}, Logger: s.log,
+		Addr: s.advertise(s.HTTPAddr()), Scheme: s.scheme, Meta: map[string]string{"jobmanager_id": s.cfg.ID}, Logger: s.log,
 	})
 	if err != nil {
 		s.log.Warn("not registering the metrics endpoint with Consul", "err", err)

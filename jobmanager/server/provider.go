@@ -21,7 +21,10 @@ func (s *Server) newProvider() (provider.Provider, error) {
 	case ProviderNomad:
 		nc := s.cfg.Nomad
 		if nc.ArtifactBaseURL == "" {
-			nc.ArtifactBaseURL = "http://" + s.advertise(s.HTTPAddr())
+			// https with TLS: the Nomad clients must trust the
+			// JobManager's certificate (its CA in their system roots),
+			// or use --nomad-artifact-url.
+			nc.ArtifactBaseURL = s.restURL()
 		}
 		nc.Cluster, nc.Logger = s.cfg.Cluster, s.cfg.Logger
 		p, err := nomad.NewProvider(nc)

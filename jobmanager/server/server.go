@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/sluicehq/sluice/internal/tlsutil"
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/api"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
@@ -104,7 +107,16 @@ type Config struct {
 	Token, ACLFile string
 	// AnonymousRead lets requests without a token read.
 	AnonymousRead bool
-	Logger        *slog.Logger
+	// TLS, with a certificate and key, makes the REST API serve HTTPS
+	// and the control endpoint TLS; with a CA too, the control endpoint
+	// requires TaskManagers to present a certificate the CA signed
+	// (mutual TLS). The REST API never asks for client certificates. The
+	// TaskManagers the local and nomad providers start get the same
+	// files (SLUICE_TLS_CERT, SLUICE_TLS_KEY, SLUICE_TLS_CA): they present
+	// the certificate to the JobManager and to each other on the data
+	// plane. ServerName is not used.
+	TLS    tlsutil.Config
+	Logger *slog.Logger
 	// LogFormat is Logger's format, text ("") or json; the TaskManagers
 	// the local and nomad providers start log in it, and at Logger's level.
 	LogFormat string
@@ -173,6 +185,19 @@ func (c *Config) validate() error {
 	if c.Consul != "" && c.StateBackend == BackendMemory && !c.ShareStateBackend {
 		return fmt.Errorf("--consul: high availability needs a state backend that outlives a JobManager (s3, or a third-party one); the memory backend dies with its JobManager")
 	}
+	if c.TLS.Enabled() {
+		if c.TLS.CertFile == "" || c.TLS.KeyFile == "" {
+			return errors.New("TLS needs this JobManager's certificate and key: give both --tls-cert and --tls-key (--tls-ca alone verifies nothing here)")
+		}
+		// TaskManagers get the paths and run elsewhere.
+		for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.CAFile} {
+			if *p != "" {
+				if abs, err := filepath.Abs(*p); err == nil {
+					*p = abs
+				}
+			}
+		}
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -200,6 +225,7 @@ type Server struct {
 	httpLn      net.Listener
 	grpc        *grpc.Server
 	http        *http.Server
+	scheme      string // of the REST API: http, or https with TLS
 	closeMu     sync.Once
 }
 
@@ -253,6 +279,10 @@ func New(cfg Config) (*Server, error) {
 	if s.auth, err = s.newAuthorizer(); err != nil {
 		return nil, err
 	}
+	restTLS, rpcTLS, err := s.tlsConfigs()
+	if err != nil {
+		return nil, err
+	}
 	if s.provider, err = s.newProvider(); err != nil {
 		return nil, err
 	}
@@ -289,8 +319,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	// Every call on the control endpoint (registration, the shared state
 	// backend) needs the taskmanager right.
-	s.grpc = grpc.NewServer(grpc.ChainStreamInterceptor(s.auth.StreamInterceptor(auth.TaskManager)),
-		grpc.ChainUnaryInterceptor(s.auth.UnaryInterceptor(auth.TaskManager)))
+	grpcOpts := []grpc.ServerOption{grpc.ChainStreamInterceptor(s.auth.StreamInterceptor(auth.TaskManager)),
+		grpc.ChainUnaryInterceptor(s.auth.UnaryInterceptor(auth.TaskManager))}
+	if rpcTLS != nil {
+		grpcOpts = append(grpcOpts, grpc.Creds(loggedCreds{credentials.NewTLS(rpcTLS), cfg.Logger}))
+	}
+	s.grpc = grpc.NewServer(grpcOpts...)
 	rpc.RegisterControlServer(s.grpc, ctl)
 	if shared.GetShared() {
 		plugins.RegisterShared(s.grpc, s.backend)
@@ -302,10 +336,40 @@ func New(cfg Config) (*Server, error) {
 	root := http.NewServeMux()
 	root.Handle("/v1/", api)
 	root.Handle("/", dashboard.Handler())
-	s.http = &http.Server{Handler: s.standbyGate(root), ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.standbyGate(root), ReadHeaderTimeout: 10 * time.Second, TLSConfig: restTLS,
+		// Failed TLS handshakes and the like, in the JobManager's log.
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
 	ok = true
 	return s, nil
 }
+
+// tlsConfigs builds the TLS configurations of the REST API (server TLS
+// only: clients authenticate with tokens) and of the control endpoint
+// (mutual TLS with a CA); both nil without TLS. It sets s.scheme.
+func (s *Server) tlsConfigs() (rest, rpc *tls.Config, err error) {
+	s.scheme = "http"
+	if !s.cfg.TLS.Enabled() {
+		return nil, nil, nil
+	}
+	own := s.cfg.TLS
+	own.CAFile = ""
+	if rest, err = tlsutil.Server(own); err != nil {
+		return nil, nil, fmt.Errorf("jobmanager: %w", err)
+	}
+	if rpc, err = tlsutil.Server(s.cfg.TLS); err != nil {
+		return nil, nil, fmt.Errorf("jobmanager: %w", err)
+	}
+	s.scheme = "https"
+	if s.cfg.TLS.CAFile != "" {
+		s.log.Info("TLS: the REST API serves HTTPS; the control endpoint requires TaskManager certificates signed by the CA", "cert", s.cfg.TLS.CertFile, "ca", s.cfg.TLS.CAFile)
+	} else {
+		s.log.Info("TLS: the REST API serves HTTPS and the control endpoint TLS, without client certificates (no --tls-ca)", "cert", s.cfg.TLS.CertFile)
+	}
+	return rest, rpc, nil
+}
+
+// restURL is the base URL others reach the REST API at.
+func (s *Server) restURL() string { return s.scheme + "://" + s.advertise(s.HTTPAddr()) }
 
 // RPCAddr is the control endpoint's address.
 func (s *Server) RPCAddr() string { return s.rpcLn.Addr().String() }
@@ -320,7 +384,13 @@ func (s *Server) JobManager() *jobmanager.JobManager { return s.jm }
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 3)
 	go func() { errc <- s.grpc.Serve(s.rpcLn) }()
-	go func() { errc <- s.http.Serve(s.httpLn) }()
+	go func() {
+		if s.scheme == "https" {
+			errc <- s.http.ServeTLS(s.httpLn, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- s.http.Serve(s.httpLn)
+	}()
 	leadCtx, stopLeading := context.WithCancel(ctx)
 	defer stopLeading()
 	go func() {
@@ -329,7 +399,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	s.registerMetrics()
-	s.log.Info("jobmanager serving", "rest", "http://"+s.HTTPAddr(), "control", s.RPCAddr(), "metrics", "http://"+s.HTTPAddr()+"/metrics", "provider", s.cfg.Provider, "data", s.cfg.DataDir)
+	s.log.Info("jobmanager serving", "rest", s.scheme+"://"+s.HTTPAddr(), "control", s.RPCAddr(), "metrics", s.scheme+"://"+s.HTTPAddr()+"/metrics", "provider", s.cfg.Provider, "data", s.cfg.DataDir)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -469,6 +539,9 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 			if s.cfg.ConsulToken != "" {
 				env = append(env, agent.EnvConsulToken+"="+s.cfg.ConsulToken)
 			}
+			// And reach it as this JobManager does: Consul's TLS
+			// settings (files at the same paths on the nodes).
+			env = append(env, consulTLSEnv()...)
 		} else {
 			env = append(env, agent.EnvJobManager+"="+s.advertise(s.RPCAddr()))
 		}
@@ -476,6 +549,14 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 			env = append(env, agent.EnvParallelism+"="+strconv.Itoa(req.Parallelism))
 		}
 		env = append(env, logEnv(s.log.Handler(), s.cfg.LogFormat)...)
+		if t := s.cfg.TLS; t.Enabled() || s.cfg.Provider == ProviderLocal {
+			// The TaskManagers present this JobManager's certificate to
+			// it and to each other, and verify both against its CA. A
+			// local TaskManager inherits the JobManager's environment:
+			// the empty values keep stray SLUICE_TLS_* out of it. On
+			// Nomad the files must be at the same paths on every node.
+			env = append(env, agent.EnvTLSCert+"="+t.CertFile, agent.EnvTLSKey+"="+t.KeyFile, agent.EnvTLSCA+"="+t.CAFile)
+		}
 		sub.Resources = &provider.Request{
 			Artifact: req.Artifact, Path: path, Args: req.Args, Env: env,
 			TaskManagers: (need + slots - 1) / slots, SlotsPerTaskManager: slots, MemoryPerTaskManager: s.cfg.TaskManagerMemory,
@@ -494,4 +575,38 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 		s.jm.DiscardRestore(sub.Restore)
 	}
 	return jobID, err
+}
+
+// consulTLSEnv returns the TLS settings of the Consul API client in this
+// process's environment (CONSUL_CACERT and the like, which consul/api
+// reads), for TaskManagers that reach the same Consul.
+func consulTLSEnv() []string {
+	var env []string
+	for _, k := range []string{"CONSUL_HTTP_SSL", "CONSUL_HTTP_SSL_VERIFY", "CONSUL_CACERT", "CONSUL_CAPATH",
+		"CONSUL_CLIENT_CERT", "CONSUL_CLIENT_KEY", "CONSUL_TLS_SERVER_NAME"} {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// loggedCreds are the control endpoint's TLS credentials, which log the
+// connections they refuse (gRPC only tells its own logger).
+type loggedCreds struct {
+	credentials.TransportCredentials
+	log *slog.Logger
+}
+
+func (c loggedCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	remote := conn.RemoteAddr().String()
+	out, info, err := c.TransportCredentials.ServerHandshake(conn)
+	if err != nil {
+		c.log.Warn("control endpoint: refused a connection in the TLS handshake; a TaskManager needs TLS and, with --tls-ca, a certificate the CA signed", "remote", remote, "err", err)
+	}
+	return out, info, err
+}
+
+func (c loggedCreds) Clone() credentials.TransportCredentials {
+	return loggedCreds{c.TransportCredentials.Clone(), c.log}
 }

@@ -7,24 +7,29 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/sluicehq/sluice/internal/metricsreg"
 	"github.com/sluicehq/sluice/internal/metricsrv"
+	"github.com/sluicehq/sluice/internal/tlsutil"
 	"github.com/sluicehq/sluice/jobmanager/artifacts"
 	"github.com/sluicehq/sluice/jobmanager/auth"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
@@ -56,6 +61,9 @@ const (
 	EnvForJob        = "SLUICE_FOR_JOB"        // the job a provider started this TaskManager for; it serves no other
 	EnvLogLevel      = "SLUICE_LOG_LEVEL"      // debug, info (default), warn or error
 	EnvLogFormat     = "SLUICE_LOG_FORMAT"     // text (default) or json
+	EnvTLSCert       = "SLUICE_TLS_CERT"       // this TaskManager's certificate, PEM: presented to the JobManager and to peers, and served on the data plane (mutual TLS between TaskManagers)
+	EnvTLSKey        = "SLUICE_TLS_KEY"        // the private key of SLUICE_TLS_CERT, PEM
+	EnvTLSCA         = "SLUICE_TLS_CA"         // CA bundle, PEM: the JobManager's control endpoint is dialed with TLS and verified against it, and so are peers on the data plane
 )
 
 // ErrRefused means the JobManager refused the registration.
@@ -89,7 +97,16 @@ type Config struct {
 	Consul      string
 	ConsulToken string
 	Cluster     string
-	Logger      *slog.Logger
+	// TLS is this TaskManager's TLS identity and CA (default: the files
+	// $SLUICE_TLS_CERT, $SLUICE_TLS_KEY and $SLUICE_TLS_CA, field by
+	// field). With any of them the control endpoint is dialed with TLS,
+	// verified against CAFile (or the system's roots), presenting the
+	// certificate if there is one; ServerName defaults to the host
+	// dialed. With a certificate, the data plane runs mutual TLS: it
+	// serves that certificate and requires peers to present one that
+	// CAFile (or the system's roots) verifies.
+	TLS    tlsutil.Config
+	Logger *slog.Logger
 }
 
 func (c *Config) validate() error {
@@ -108,6 +125,17 @@ func (c *Config) validate() error {
 	}
 	if c.Token == "" {
 		c.Token = os.Getenv(EnvToken)
+	}
+	for _, f := range []struct {
+		dst *string
+		env string
+	}{{&c.TLS.CertFile, EnvTLSCert}, {&c.TLS.KeyFile, EnvTLSKey}, {&c.TLS.CAFile, EnvTLSCA}} {
+		if *f.dst == "" {
+			*f.dst = os.Getenv(f.env)
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return fmt.Errorf("agent: a TLS certificate needs its key and a key its certificate; set both %s and %s", EnvTLSCert, EnvTLSKey)
 	}
 	if c.DataAddr == "" {
 		c.DataAddr = "127.0.0.1:0"
@@ -136,8 +164,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log := cfg.Logger.With("taskmanager", cfg.ID)
+	tc, err := newTLS(cfg.TLS, log)
+	if err != nil {
+		return err
+	}
 	exchange := network.NewExchange()
-	dp, err := network.NewDataPlane(network.DataPlaneConfig{ID: cfg.ID, ListenAddr: cfg.DataAddr, Exchange: exchange, Logger: log})
+	dp, err := network.NewDataPlane(network.DataPlaneConfig{ID: cfg.ID, ListenAddr: cfg.DataAddr, Exchange: exchange, Logger: log,
+		TLS: tc.dataServer, ClientTLS: tc.dataClient})
 	if err != nil {
 		return fmt.Errorf("agent: data plane: %w", err)
 	}
@@ -156,7 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 		dp.Close()
 		wg.Wait()
 	}()
-	a := &agent{cfg: cfg, log: log, dp: dp}
+	a := &agent{cfg: cfg, log: log, dp: dp, tls: tc}
 	a.tm, err = taskmanager.New(taskmanager.Config{
 		ID: cfg.ID, Slots: cfg.Slots, Exchange: exchange, Logger: cfg.Logger, DataPlane: dp, // New adds taskmanager=ID
 		ManagedMemory: cfg.ManagedMemory, Fingerprint: cfg.Graph.Fingerprint, Artifact: cfg.Artifact,
@@ -212,6 +245,7 @@ func Run(ctx context.Context, cfg Config) error {
 type agent struct {
 	cfg   Config
 	log   *slog.Logger
+	tls   tlsConfigs
 	dp    *network.DataPlane
 	tm    *taskmanager.TaskManager
 	cur   atomic.Pointer[session] // the registration reports go to
@@ -220,6 +254,42 @@ type agent struct {
 	registeredOnce atomic.Bool
 	// metricsAddr is where the metrics are served, "" if nowhere.
 	metricsAddr string
+}
+
+// tlsConfigs are a TaskManager's TLS configurations; nil fields mean no
+// TLS there.
+type tlsConfigs struct {
+	control    *tls.Config // dialing the JobManager
+	dataServer *tls.Config // the data plane, connections peers dial
+	dataClient *tls.Config // the data plane, connections to peers
+}
+
+// newTLS builds the TLS configurations of c (see Config.TLS).
+func newTLS(c tlsutil.Config, log *slog.Logger) (tlsConfigs, error) {
+	var tc tlsConfigs
+	if !c.Enabled() {
+		return tc, nil
+	}
+	var err error
+	if tc.control, err = tlsutil.Client(c); err != nil {
+		return tc, fmt.Errorf("agent: %w (%s, %s, %s)", err, EnvTLSCert, EnvTLSKey, EnvTLSCA)
+	}
+	if c.CertFile == "" {
+		log.Warn("TLS to the JobManager without a certificate of this TaskManager: the data plane runs without TLS", "ca", c.CAFile, "set", EnvTLSCert)
+		return tc, nil
+	}
+	if tc.dataServer, err = tlsutil.Server(c); err != nil {
+		return tc, fmt.Errorf("agent: data plane: %w (%s, %s, %s)", err, EnvTLSCert, EnvTLSKey, EnvTLSCA)
+	}
+	// Peers are dialed by their data address, not by the JobManager's
+	// server name.
+	peers := c
+	peers.ServerName = ""
+	if tc.dataClient, err = tlsutil.Client(peers); err != nil {
+		return tc, fmt.Errorf("agent: data plane: %w", err)
+	}
+	log.Info("TLS to the JobManager and mutual TLS on the data plane", "cert", c.CertFile, "ca", c.CAFile)
+	return tc, nil
 }
 
 // serveMetrics starts the metrics listener and, with Consul, registers it
@@ -311,7 +381,11 @@ func (a *agent) serve(ctx context.Context, addr string, changed <-chan struct{})
 		}()
 	}
 	cfg, log := a.cfg, a.log
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	creds := insecure.NewCredentials()
+	if a.tls.control != nil {
+		creds = credentials.NewTLS(a.tls.control) // the server name is the host of addr unless TLS.ServerName says otherwise
+	}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
 	if cfg.Token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(auth.Bearer(cfg.Token)))
 	}
@@ -322,7 +396,7 @@ func (a *agent) serve(ctx context.Context, addr string, changed <-chan struct{})
 	defer conn.Close()
 	stream, err := rpc.NewControlClient(conn).Connect(ctx)
 	if err != nil {
-		return fmt.Errorf("agent: connecting to the JobManager at %s: %w", addr, err)
+		return a.connectError(ctx, addr, err)
 	}
 	s := &session{cfg: a.cfg, log: a.log, tm: a.tm, stream: stream, graphs: map[string]*jobgraph.Graph{}}
 	tm := a.tm
@@ -347,11 +421,11 @@ func (a *agent) serve(ctx context.Context, addr string, changed <-chan struct{})
 			// token, say).
 			_, err = stream.Recv()
 		}
-		return registerError(addr, err)
+		return a.registerError(ctx, addr, err)
 	}
 	first, err := stream.Recv()
 	if err != nil {
-		return registerError(addr, err)
+		return a.registerError(ctx, addr, err)
 	}
 	reg := first.GetRegistered()
 	if reg == nil {
@@ -483,12 +557,73 @@ func openBackend(ctx context.Context, conn *grpc.ClientConn, sb *rpc.StateBacken
 // registerError explains a failed registration. A refused token is
 // ErrRefused, so that the TaskManager exits rather than retrying: the
 // same token will be refused again.
-func registerError(addr string, err error) error {
+func (a *agent) registerError(ctx context.Context, addr string, err error) error {
 	switch status.Code(err) {
 	case codes.Unauthenticated, codes.PermissionDenied:
 		return fmt.Errorf("agent: registering with %s: %w: %s; check the token (%s)", addr, ErrRefused, status.Convert(err).Message(), EnvToken)
 	}
-	return fmt.Errorf("agent: registering with %s: %w", addr, err)
+	if terr := a.tlsRefusal(ctx, addr, err); terr != nil {
+		return fmt.Errorf("agent: registering with %s: %w", addr, terr)
+	}
+	return fmt.Errorf("agent: registering with %s: %w%s", addr, err, a.plainHint(err))
+}
+
+// connectError explains a failed connection to the JobManager.
+func (a *agent) connectError(ctx context.Context, addr string, err error) error {
+	if terr := a.tlsRefusal(ctx, addr, err); terr != nil {
+		return fmt.Errorf("agent: connecting to the JobManager at %s: %w", addr, terr)
+	}
+	return fmt.Errorf("agent: connecting to the JobManager at %s: %w%s", addr, err, a.plainHint(err))
+}
+
+// tlsRefusal finds out whether a connection that failed with err failed
+// for TLS, and returns ErrRefused saying why, or nil. gRPC's error does
+// not always tell: under TLS 1.3 the JobManager refuses a client
+// certificate (or its absence) after the client's side of the handshake
+// is done, and the client may see a broken pipe before the alert. So it
+// dials again and reads the JobManager's first bytes: its HTTP/2 settings
+// if it accepts this TaskManager, its alert if not.
+func (a *agent) tlsRefusal(ctx context.Context, addr string, err error) error {
+	if a.tls.control == nil || status.Code(err) != codes.Unavailable {
+		return nil
+	}
+	cfg := a.tls.control.Clone()
+	if cfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, perr := (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", addr)
+	if perr == nil {
+		deadline, _ := ctx.Deadline()
+		_ = conn.SetReadDeadline(deadline)
+		_, perr = conn.Read(make([]byte, 1))
+		conn.Close()
+	}
+	var verr *tls.CertificateVerificationError
+	switch {
+	case perr == nil:
+		return nil
+	case errors.As(perr, &verr):
+		return fmt.Errorf("%w: TLS: this TaskManager does not trust the JobManager's certificate: %v; check %s", ErrRefused, perr, EnvTLSCA)
+	case strings.Contains(perr.Error(), "remote error: tls:") && strings.Contains(perr.Error(), "certificate"):
+		return fmt.Errorf("%w: TLS: the JobManager refused this TaskManager's certificate: %v; it needs one the JobManager's CA signed (%s, %s)", ErrRefused, perr, EnvTLSCert, EnvTLSKey)
+	case strings.Contains(perr.Error(), "tls:") || strings.Contains(perr.Error(), "x509:"):
+		return fmt.Errorf("%w: TLS: %v; check %s, %s and %s", ErrRefused, perr, EnvTLSCert, EnvTLSKey, EnvTLSCA)
+	}
+	return nil
+}
+
+// plainHint suggests TLS when a TaskManager without it failed the way a
+// plain HTTP/2 client fails against a TLS server.
+func (a *agent) plainHint(err error) string {
+	msg := err.Error()
+	if a.tls.control == nil && status.Code(err) == codes.Unavailable && (strings.Contains(msg, "preface") || strings.Contains(msg, "frame too large")) {
+		return fmt.Sprintf(" (if the JobManager's control endpoint serves TLS, set %s, and %s and %s for mutual TLS)", EnvTLSCA, EnvTLSCert, EnvTLSKey)
+	}
+	return ""
 }
 
 // isFile reports whether path names an existing regular file.

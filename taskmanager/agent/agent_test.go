@@ -1,9 +1,17 @@
 package agent
 
 import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/testcerts"
+	"github.com/sluicehq/sluice/internal/tlsutil"
+	"github.com/sluicehq/sluice/jobmanager/jobgraph"
 	"github.com/sluicehq/sluice/jobmanager/rpc"
+	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
 // TestAdmitRefusesOlderEpochs: once a TaskManager has seen a leader's
@@ -29,5 +37,48 @@ func TestAdmitRefusesOlderEpochs(t *testing.T) {
 	}
 	if a.epoch.Load() != 36 {
 		t.Fatalf("newest epoch %d, want 36", a.epoch.Load())
+	}
+}
+
+type noProgram struct{}
+
+func (noProgram) NewChain(*task.Deployment, task.IO) (task.Chain, error) {
+	return nil, errors.New("no chains here")
+}
+
+// TestTLSFromTheEnvironment: the TLS files come from SLUICE_TLS_* field by
+// field unless set, a certificate needs its key, and the configurations
+// follow from what is given: a CA alone dials the JobManager with TLS
+// and leaves the data plane plain; a certificate puts the data plane
+// under mutual TLS.
+func TestTLSFromTheEnvironment(t *testing.T) {
+	certs := testcerts.New(t)
+	base := Config{JobManager: "127.0.0.1:1", Program: noProgram{}, Graph: &jobgraph.Graph{}, Artifact: "x"}
+	t.Setenv(EnvTLSCert, certs.Server.Cert)
+	t.Setenv(EnvTLSKey, certs.Server.Key)
+	t.Setenv(EnvTLSCA, certs.CA)
+	c := base
+	c.TLS.CAFile = "/own/ca.pem"
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.CertFile != certs.Server.Cert || c.TLS.KeyFile != certs.Server.Key || c.TLS.CAFile != "/own/ca.pem" {
+		t.Errorf("TLS %+v: want the environment's certificate and key and the configured CA", c.TLS)
+	}
+	tc, err := newTLS(tlsutil.Config{CertFile: certs.Server.Cert, KeyFile: certs.Server.Key, CAFile: certs.CA, ServerName: "jm.example"}, slog.New(slog.DiscardHandler))
+	if err != nil || tc.control == nil || tc.dataServer == nil || tc.dataClient == nil {
+		t.Fatalf("with certificate and CA: %+v, %v", tc, err)
+	}
+	if tc.control.ServerName != "jm.example" || tc.dataClient.ServerName != "" || tc.dataServer.ClientAuth != tls.RequireAndVerifyClientCert {
+		t.Errorf("server names %q (control) and %q (peers), data plane client auth %v", tc.control.ServerName, tc.dataClient.ServerName, tc.dataServer.ClientAuth)
+	}
+	tc, err = newTLS(tlsutil.Config{CAFile: certs.CA}, slog.New(slog.DiscardHandler))
+	if err != nil || tc.control == nil || tc.dataServer != nil || tc.dataClient != nil {
+		t.Errorf("with a CA only: %+v, %v", tc, err)
+	}
+	t.Setenv(EnvTLSKey, "")
+	c = base
+	if err := c.validate(); err == nil || !strings.Contains(err.Error(), EnvTLSKey) {
+		t.Errorf("a certificate without a key: %v", err)
 	}
 }

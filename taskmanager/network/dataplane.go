@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -35,6 +36,16 @@ type DataPlaneConfig struct {
 	// (default 5 s). It also bounds how long an inbound connection or
 	// stream may take to send its hello or stream header.
 	DialTimeout time.Duration
+	// TLS and ClientTLS, given together, put every connection under
+	// mutual TLS: TLS is the server side, for the connections peers dial
+	// (its certificate, and ClientCAs to verify theirs; the DataPlane
+	// requires and verifies a client certificate whatever ClientAuth
+	// says), ClientTLS the client side, for the connections this
+	// DataPlane dials (the certificate it presents, and RootCAs to verify
+	// the peer; ServerName defaults to the host of the peer's address).
+	// The handshake comes before the hello, bounded by DialTimeout; a
+	// peer that fails it is refused and logged.
+	TLS, ClientTLS *tls.Config
 }
 
 const (
@@ -68,6 +79,20 @@ func (c *DataPlaneConfig) validate() error {
 	}
 	if c.DialTimeout < 0 {
 		return fmt.Errorf("network: DataPlaneConfig.DialTimeout %v is negative", c.DialTimeout)
+	}
+	if (c.TLS == nil) != (c.ClientTLS == nil) {
+		return errors.New("network: DataPlaneConfig.TLS and ClientTLS go together: mutual TLS needs both sides")
+	}
+	if c.TLS != nil {
+		if len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil {
+			return errors.New("network: DataPlaneConfig.TLS has no certificate")
+		}
+		if len(c.ClientTLS.Certificates) == 0 && c.ClientTLS.GetClientCertificate == nil {
+			return errors.New("network: DataPlaneConfig.ClientTLS has no certificate; peers require one")
+		}
+		c.TLS = c.TLS.Clone()
+		c.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+		c.ClientTLS = c.ClientTLS.Clone()
 	}
 	return nil
 }
@@ -190,7 +215,9 @@ func (d *DataPlane) acceptConns() error {
 		}
 		backoff = 0
 		d.accepted.Add(1)
-		c := &wireConn{Conn: conn, d: d}
+		// The TLS handshake, like the hello, happens in the
+		// connection's own goroutine (acceptHello), under DialTimeout.
+		c := d.wrap(conn, d.cfg.TLS, tls.Server)
 		d.mu.Lock()
 		ok := !d.closed
 		if ok {
@@ -339,18 +366,55 @@ func (d *DataPlane) attachedStreams() int {
 // that announces a body and writes it together with that body (writev).
 // The bytes and their order are unchanged; if yamux ever writes header and
 // body at once, the header check no longer matches and writes pass through.
+// Under TLS, wireConn is over the *tls.Conn and counts the bytes yamux
+// sees; a held header and its body go into one Write, so one TLS record.
 type wireConn struct {
-	net.Conn
-	d *DataPlane
+	net.Conn          // the TCP connection, or a *tls.Conn over raw
+	raw      net.Conn // the TCP connection under TLS; nil without TLS
+	d        *DataPlane
 
 	held    [yamuxHeaderLen]byte
 	holding bool
 	bufs    net.Buffers
+	joined  []byte // under TLS: a held header and its body, one record
 }
+
+// maxJoined bounds the body a held header is copied together with under
+// TLS; a larger one goes in a record of its own.
+const maxJoined = 64 << 10
 
 // yamuxHeaderLen is the size of a yamux message header: version, type,
 // flags (2), stream id (4), length (4), big-endian.
 const yamuxHeaderLen = 12
+
+// wrap makes conn a wireConn, under TLS if cfg is set (tls.Server or
+// tls.Client as side); the handshake is left to handshake.
+func (d *DataPlane) wrap(conn net.Conn, cfg *tls.Config, side func(net.Conn, *tls.Config) *tls.Conn) *wireConn {
+	if cfg == nil {
+		return &wireConn{Conn: conn, d: d}
+	}
+	return &wireConn{Conn: side(conn, cfg), raw: conn, d: d}
+}
+
+// handshake runs the TLS handshake, if the connection has TLS, within
+// ctx and the connection's deadline.
+func (c *wireConn) handshake(ctx context.Context) error {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.HandshakeContext(ctx)
+	}
+	return nil
+}
+
+// Close closes the connection. Under TLS it closes the TCP connection
+// at once, without a close_notify alert, which could wait up to 5 s for a
+// peer that does not read; yamux has ended its streams by then, or the
+// connection is being torn down.
+func (c *wireConn) Close() error {
+	if c.raw != nil {
+		return c.raw.Close()
+	}
+	return c.Conn.Close()
+}
 
 func (c *wireConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
@@ -359,6 +423,15 @@ func (c *wireConn) Read(b []byte) (int, error) {
 }
 
 func (c *wireConn) Write(b []byte) (int, error) {
+	if c.holding && c.raw != nil && len(b) <= maxJoined {
+		// A tls.Conn writes each Write as records of its own: join
+		// header and body so that they go out in one.
+		c.holding = false
+		c.joined = append(append(c.joined[:0], c.held[:]...), b...)
+		n, err := c.Conn.Write(c.joined)
+		c.d.sent.Add(int64(n))
+		return max(n-yamuxHeaderLen, 0), err
+	}
 	if c.holding {
 		c.holding = false
 		c.bufs = append(c.bufs[:0], c.held[:], b)

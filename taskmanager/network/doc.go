@@ -59,6 +59,13 @@
 // dropped from the registry, and the next Open dials again. Keepalives
 // notice a dead peer within about 15 s even when the connection is idle.
 //
+// With DataPlaneConfig.TLS and ClientTLS, every connection runs mutual TLS
+// under the hello: the dialer verifies the acceptor's certificate for the
+// host it dialed, and the acceptor requires and verifies the dialer's.
+// The acceptor runs the handshake in the connection's own goroutine,
+// bounded by DialTimeout like the hello, so a peer that stalls it holds up
+// no other; one that fails it is refused and logged.
+//
 // # Streams
 //
 // A stream starts with a stream header, written by the producer:

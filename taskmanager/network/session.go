@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -149,7 +150,7 @@ func (d *DataPlane) dialPeer(call *dialCall, peer, addr string) (*session, error
 		}
 		return nil, fmt.Errorf("network: dialing %s at %s: %w", peer, addr, err)
 	}
-	conn := &wireConn{Conn: raw, d: d}
+	conn := d.wrap(raw, d.clientTLS(addr), tls.Client)
 	d.mu.Lock()
 	ok := !d.closed
 	if ok {
@@ -161,7 +162,14 @@ func (d *DataPlane) dialPeer(call *dialCall, peer, addr string) (*session, error
 		return nil, ErrClosed
 	}
 
-	answer, err := d.sayHello(conn, peer, deadline)
+	var answer byte
+	if err = conn.handshake(ctx); err != nil {
+		err = fmt.Errorf("TLS: %w", err)
+	} else {
+		// Under TLS 1.3 a peer that refuses our certificate says so
+		// only now, when the answer is read.
+		answer, err = d.sayHello(conn, peer, deadline)
+	}
 
 	d.mu.Lock()
 	delete(d.handshakes, conn)
@@ -193,6 +201,22 @@ func (d *DataPlane) dialPeer(call *dialCall, peer, addr string) (*session, error
 		return nil, err
 	}
 	return s, nil
+}
+
+// clientTLS returns the client side's TLS configuration for a dial to
+// addr, naming its host as the server unless ClientTLS names one; nil
+// without TLS.
+func (d *DataPlane) clientTLS(addr string) *tls.Config {
+	if d.cfg.ClientTLS == nil {
+		return nil
+	}
+	c := d.cfg.ClientTLS.Clone()
+	if c.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			c.ServerName = host
+		}
+	}
+	return c
 }
 
 // sayHello sends the hello on a dialed connection and returns the answer.
@@ -246,7 +270,7 @@ func (d *DataPlane) awaitSession(peer string, deadline time.Time) (*session, err
 
 // acceptHello handles one accepted connection: it reads the dialer's hello,
 // answers, and starts the session unless the connection is a duplicate.
-func (d *DataPlane) acceptHello(conn net.Conn) {
+func (d *DataPlane) acceptHello(conn *wireConn) {
 	release := func() {
 		d.mu.Lock()
 		delete(d.handshakes, conn)
@@ -255,6 +279,19 @@ func (d *DataPlane) acceptHello(conn net.Conn) {
 	}
 	remote := conn.RemoteAddr().String()
 	if err := conn.SetDeadline(time.Now().Add(d.cfg.DialTimeout)); err != nil {
+		release()
+		return
+	}
+	if err := conn.handshake(d.ctx); err != nil {
+		var ne net.Error
+		switch {
+		case d.isClosed():
+		case errors.Is(err, io.EOF) || errors.As(err, &ne) && ne.Timeout():
+			d.log.Debug("connection ended before its TLS handshake", "remote", remote, "err", err)
+		default:
+			// A peer without TLS, or without a certificate of the CA.
+			d.log.Warn("rejecting a connection: TLS handshake failed", "remote", remote, "err", err)
+		}
 		release()
 		return
 	}
