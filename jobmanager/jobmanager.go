@@ -63,6 +63,41 @@ type ResourceProvider interface {
 	Lost() <-chan provider.Lost
 }
 
+// DefaultMaxEndedJobs is how many ended jobs a JobManager keeps unless
+// Config.MaxEndedJobs says otherwise.
+const DefaultMaxEndedJobs = 1000
+
+// forgetEnded drops the oldest ended jobs beyond MaxEndedJobs, so that a
+// JobManager running for months keeps bounded memory. The caller holds
+// jm.mu.
+func (jm *JobManager) forgetEnded() {
+	ended := 0
+	for _, id := range jm.ids {
+		if jm.jobs[id].state.Terminal() {
+			ended++
+		}
+	}
+	if ended <= jm.cfg.MaxEndedJobs {
+		return
+	}
+	keep := jm.ids[:0]
+	for _, id := range jm.ids {
+		if ended > jm.cfg.MaxEndedJobs && jm.jobs[id].state.Terminal() {
+			delete(jm.jobs, id)
+			for tm, job := range jm.started {
+				if job == id {
+					delete(jm.started, tm)
+				}
+			}
+			ended--
+			continue
+		}
+		keep = append(keep, id)
+	}
+	clear(jm.ids[len(keep):])
+	jm.ids = keep
+}
+
 // PendingReporter is implemented by providers that can say why a job's
 // TaskManagers have not come up (Nomad: no free resources); a slot
 // timeout's message then carries the reason.
@@ -115,6 +150,9 @@ type Config struct {
 	// SlotTimeout is how long a job waits for enough slots before it
 	// fails (default 2 minutes).
 	SlotTimeout time.Duration
+	// MaxEndedJobs is how many ended jobs the JobManager keeps for
+	// inspection (REST, jmctl); older ones are forgotten (default 1000).
+	MaxEndedJobs int
 	// Provider starts TaskManagers for jobs that ask for Resources.
 	Provider ResourceProvider
 	// Snapshots is the state backend checkpoints are written to; the
@@ -198,6 +236,9 @@ func New(cfg Config) *JobManager {
 	}
 	if cfg.SlotTimeout <= 0 {
 		cfg.SlotTimeout = 2 * time.Minute
+	}
+	if cfg.MaxEndedJobs <= 0 {
+		cfg.MaxEndedJobs = DefaultMaxEndedJobs
 	}
 	jm := &JobManager{
 		cfg:  cfg,
@@ -638,6 +679,7 @@ func (jm *JobManager) apply(j *jobEntry, change func(now time.Time) effects) {
 			j.stopWait()
 			j.stopWait = nil
 		}
+		jm.forgetEnded()
 		jm.mu.Unlock()
 		if jm.cfg.JobEnded != nil {
 			jm.mu.Lock()

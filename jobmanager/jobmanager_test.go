@@ -133,3 +133,34 @@ func TestUnknownJob(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestEndedJobsAreForgottenBeyondTheLimit: a JobManager that runs for
+// months keeps only the newest MaxEndedJobs ended jobs.
+func TestEndedJobsAreForgottenBeyondTheLimit(t *testing.T) {
+	jm := New(Config{MaxEndedJobs: 2})
+	defer jm.Close()
+	jm.RegisterTaskManager(&fakeTM{id: "tm", slots: 2, failFrom: 1}) // every deploy fails
+	var ids []string
+	for range 5 {
+		id, err := jm.Submit(context.Background(), Submission{Graph: testGraph(t), Program: nopProgram{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if st, err := jm.Wait(ctx, id); err != nil || st.State != StateFailed {
+			t.Fatalf("job %s: %v %v", id, st.State, err)
+		}
+		cancel()
+		ids = append(ids, id)
+	}
+	var kept []string
+	for _, st := range jm.List() {
+		kept = append(kept, st.ID)
+	}
+	if len(kept) != 2 || kept[0] != ids[3] || kept[1] != ids[4] {
+		t.Fatalf("kept %v, want the newest two of %v", kept, ids)
+	}
+	if _, err := jm.Status(ids[0]); err == nil {
+		t.Fatal("the oldest ended job is still known")
+	}
+}

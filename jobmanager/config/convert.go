@@ -38,6 +38,7 @@ func Defaults() File {
 		TaskManagerMemory: ptr(FormatSize(d.TaskManagerMemory)),
 		MaxArtifactSize:   ptr(FormatSize(defaultMaxArtifactBytes)),
 		SlotTimeout:       ptr(FormatDuration(d.SlotTimeout)),
+		MaxEndedJobs:      ptr(d.MaxEndedJobs),
 		BufferTimeout:     ptr(FormatDuration(d.Exchange.BufferTimeout)),
 		LogLevel:          ptr(DefaultLogLevel),
 		LogFormat:         ptr(DefaultLogFormat),
@@ -126,6 +127,7 @@ func (f File) Config() (server.Config, error) {
 		c.MaxArtifactBytes = n
 	}
 	dur(&c.SlotTimeout, f.SlotTimeout, "slot_timeout")
+	num(&c.MaxEndedJobs, f.MaxEndedJobs)
 	dur(&c.Exchange.BufferTimeout, f.BufferTimeout, "buffer_timeout")
 	if h := f.Heartbeat; h != nil {
 		dur(&c.HeartbeatInterval, h.Interval, "heartbeat.interval")

@@ -43,6 +43,9 @@ type File struct {
 	TaskManagerMemory *Size `hcl:"taskmanager_memory,optional" flag:"taskmanager-memory"`
 	// How long a job waits for enough free slots before it fails.
 	SlotTimeout *Duration `hcl:"slot_timeout,optional" flag:"slot-timeout"`
+	// How many ended jobs the JobManager keeps for jmctl, the REST API and
+	// the dashboard; the oldest beyond it are forgotten.
+	MaxEndedJobs *int `hcl:"max_ended_jobs,optional" flag:"max-ended-jobs"`
 	// Longest a record waits in a partly filled output buffer while its
 	// task is busy: lower means less latency, higher more throughput.
 	BufferTimeout *Duration `hcl:"buffer_timeout,optional" flag:"buffer-timeout"`

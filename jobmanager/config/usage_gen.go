@@ -15,6 +15,7 @@ var descriptions = map[string]string{
 	"slots":                  "Slots of each TaskManager the local or nomad provider starts. A job gets ceil(slots it needs / slots) TaskManagers.",
 	"taskmanager_memory":     "Managed memory of each TaskManager the local or nomad provider starts, shared by its slots for network buffers and keyed state.",
 	"slot_timeout":           "How long a job waits for enough free slots before it fails.",
+	"max_ended_jobs":         "How many ended jobs the JobManager keeps for jmctl, the REST API and the dashboard; the oldest beyond it are forgotten.",
 	"buffer_timeout":         "Longest a record waits in a partly filled output buffer while its task is busy: lower means less latency, higher more throughput.",
 	"log_level":              "Level of the log written to standard error: debug, info, warn or error. The TaskManagers the local and nomad providers start log at the same level.",
 	"log_format":             "Format of the log: text (key=value lines) or json (one object per line). The TaskManagers the local and nomad providers start use it too.",

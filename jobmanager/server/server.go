@@ -68,6 +68,9 @@ type Config struct {
 	// TaskManagerMemory is the managed memory of each local TaskManager (default 1 GiB).
 	TaskManagerMemory int64
 	SlotTimeout       time.Duration // default 2 min
+	// MaxEndedJobs is how many ended jobs are kept for inspection
+	// (default 1000).
+	MaxEndedJobs      int
 	HeartbeatInterval time.Duration // default 1 s
 	HeartbeatTimeout  time.Duration // default 5 s
 	Restart           restart.Config
@@ -131,7 +134,7 @@ func DefaultConfig() Config {
 		RPCAddr: "127.0.0.1:6123", HTTPAddr: "127.0.0.1:8081",
 		DataDir:  filepath.Join(os.TempDir(), "sluice-jobmanager"),
 		Provider: ProviderLocal, SlotsPerTaskManager: runtime.NumCPU(), TaskManagerMemory: 1 << 30,
-		SlotTimeout: 2 * time.Minute, HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second,
+		SlotTimeout: 2 * time.Minute, MaxEndedJobs: jobmanager.DefaultMaxEndedJobs, HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second,
 		Restart: restart.DefaultConfig(), Exchange: task.DefaultConfig(), StateBackend: BackendMemory,
 	}
 }
@@ -300,7 +303,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}()
 	s.metrics = s.newMetrics()
-	jmCfg := jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, Provider: s.provider, Snapshots: s.backend,
+	jmCfg := jobmanager.Config{Logger: cfg.Logger, SlotTimeout: cfg.SlotTimeout, MaxEndedJobs: cfg.MaxEndedJobs, Provider: s.provider, Snapshots: s.backend,
 		CheckpointEnded: s.metrics.collector.CheckpointEnded}
 	if s.ha.durable {
 		jmCfg.RecordCheckpoint, jmCfg.JobEnded, jmCfg.Epoch = s.recordCheckpoint, s.jobEnded, s.ha.currentEpoch

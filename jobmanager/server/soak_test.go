@@ -49,7 +49,7 @@ func plan(t testing.TB, args ...string) []byte {
 // measures the JobManager's goroutines and resident memory after a warm-up
 // and again once the load has drained, through its /metrics.
 func soak(t testing.TB, d time.Duration) soakResult {
-	c := startJobManager(t, "--slots", "1", "--taskmanager-memory", strconv.Itoa(32<<20), "--token", mgmtToken,
+	c := startJobManager(t, "--slots", "1", "--taskmanager-memory", strconv.Itoa(32<<20), "--token", mgmtToken, "--max-ended-jobs", "100",
 		"--heartbeat-interval", "200ms", "--restart-strategy", "none")
 	ctx := context.Background()
 	artifact, err := c.client.UploadArtifact(ctx, bins.testjob)
@@ -223,7 +223,7 @@ func TestSoak(t *testing.T) {
 	if r.goroutines1 > r.goroutines0+10 {
 		t.Errorf("the JobManager's goroutines grew from %.0f to %.0f", r.goroutines0, r.goroutines1)
 	}
-	if r.rss1 > r.rss0*1.5+32<<20 {
+	if r.rss1 > r.rss0*1.25+16<<20 {
 		t.Errorf("the JobManager's memory grew from %.1f to %.1f MiB", r.rss0/(1<<20), r.rss1/(1<<20))
 	}
 }
