@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/sluicehq/sluice/internal/consulclient"
 )
 
 // Service names.
@@ -165,16 +167,9 @@ func Register(cfg Config) (*Registration, error) {
 	if err != nil {
 		return nil, err
 	}
-	ac := api.DefaultConfig()
-	ac.Address = cfg.Consul
-	if cfg.Token != "" {
-		ac.Token = cfg.Token
-	}
-	tr := ac.Transport
-	client, err := api.NewClient(ac)
+	client, tr, err := consulclient.New(cfg.Consul, cfg.Token)
 	if err != nil {
-		tr.CloseIdleConnections()
-		return nil, fmt.Errorf("metricsreg: Consul client for %s: %w", cfg.Consul, err)
+		return nil, fmt.Errorf("metricsreg: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Registration{cfg: cfg, svc: svc, client: client, tr: tr, cancel: cancel, done: make(chan struct{}),

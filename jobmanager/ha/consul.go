@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/sluicehq/sluice/internal/consulclient"
 )
 
 // ConsulConfig configures Consul.
@@ -194,16 +196,9 @@ func newConsul(cfg ConsulConfig, checkRights bool) (*Consul, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	ac := api.DefaultConfig()
-	ac.Address = cfg.Address
-	if cfg.Token != "" {
-		ac.Token = cfg.Token
-	}
-	tr := ac.Transport
-	client, err := api.NewClient(ac)
+	client, tr, err := consulclient.New(cfg.Address, cfg.Token)
 	if err != nil {
-		tr.CloseIdleConnections()
-		return nil, fmt.Errorf("ha: Consul client for %s: %w", cfg.Address, err)
+		return nil, fmt.Errorf("ha: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Consul{
