@@ -209,12 +209,12 @@ func (jm *JobManager) DiscardRestore(r *Restore) {
 
 // DisposeSavepoint deletes the savepoint at location.
 func (jm *JobManager) DisposeSavepoint(ctx context.Context, location string) error {
-	if jm.cfg.Snapshots == nil {
-		return ErrNoBackend
-	}
-	loc, err := savepoint.ParseLocation(location)
+	loc, err := savepoint.ParseLocation(location) // bad input first, whatever the backend
 	if err != nil {
 		return err
+	}
+	if jm.cfg.Snapshots == nil {
+		return ErrNoBackend
 	}
 	store := &savepoint.Store{Backend: jm.cfg.Snapshots}
 	if err := store.Dispose(ctx, loc); err != nil {

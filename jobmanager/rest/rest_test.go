@@ -156,3 +156,17 @@ func TestSubmitListCancel(t *testing.T) {
 		t.Fatalf("job is %s", st.State)
 	}
 }
+
+// TestSavepointPathsCannotEscape: savepoint locations that would leave
+// their directory or the backend's namespace are refused with 400 before
+// anything is read or deleted.
+func TestSavepointPathsCannotEscape(t *testing.T) {
+	srv, _ := newServer(t)
+	for _, loc := range []string{"file:///var/sluice/../../etc", "../x", "savepoints/../../x", "/etc/passwd", "file://relative/dir"} {
+		body, _ := json.Marshal(api.DisposeRequest{Location: loc})
+		code, out := do(t, "POST", srv.URL+"/v1/savepoints/dispose", body)
+		if code != http.StatusBadRequest || !strings.Contains(out, "invalid savepoint location") {
+			t.Errorf("dispose %q: %d %s", loc, code, out)
+		}
+	}
+}
