@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/internal/poll"
 	"github.com/sluicehq/sluice/jobmanager/provider"
 )
 
@@ -77,38 +78,21 @@ func TestLateLossReportOfARegisteredTaskManager(t *testing.T) {
 		t.Fatalf("job %s, want running", st.State)
 	}
 	jm.TaskManagerLost("tm-1", errors.New("connection dropped"))
-	waitState := func(want JobState) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			st, _ := jm.Status(id)
-			if st.State == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("job %s (%s), want %s", st.State, st.Error, want)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitState(StateCreated)
+	poll.Until(t, 10*time.Second, "the job to wait for slots again", func() bool {
+		st, _ := jm.Status(id)
+		return st.State == StateCreated
+	})
 	p.report(provider.Lost{TaskManager: "tm-1", JobID: id, Err: errors.New("allocation stopped")})
 	// A TaskManager that never registered fails the waiting job.
 	p.report(provider.Lost{TaskManager: "tm-2", JobID: id, Err: errors.New("artifact download failed")})
 	// The reports are handled in order: once tm-2's counted, tm-1's was
 	// handled too.
 	var st JobStatus
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, 10*time.Second, "the report of a TaskManager that never registered to fail the waiting job", func() bool {
 		st, _ = jm.Status(id)
-		if n := len(st.Exceptions); n > 0 && strings.Contains(st.Exceptions[n-1].Error, "artifact download failed") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the report of a TaskManager that never registered did not fail the waiting job: %+v", st.Exceptions)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		n := len(st.Exceptions)
+		return n > 0 && strings.Contains(st.Exceptions[n-1].Error, "artifact download failed")
+	})
 	for _, e := range st.Exceptions {
 		if strings.Contains(e.Error, "allocation stopped") {
 			t.Errorf("the late report of tm-1 counted as a failure: %+v", e)

@@ -14,21 +14,14 @@ import (
 
 	"github.com/sluicehq/sluice/internal/metricsreg"
 	"github.com/sluicehq/sluice/internal/metricsrv"
+	"github.com/sluicehq/sluice/internal/poll"
 	"github.com/sluicehq/sluice/jobmanager/ha/consultest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+// waitFor waits for cond (see poll.Until).
+var waitFor = poll.Until
 
 // serveMetrics serves an empty registry's metrics until the test ends.
 func serveMetrics(t *testing.T) *metricsrv.Server {

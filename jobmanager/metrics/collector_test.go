@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/backends/memory/memstore"
 	"github.com/sluicehq/sluice/internal/metricsrv"
 	"github.com/sluicehq/sluice/internal/metricstest"
+	"github.com/sluicehq/sluice/internal/poll"
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/jobmanager/checkpoint"
 	"github.com/sluicehq/sluice/jobmanager/metrics"
@@ -171,16 +172,8 @@ func (discard[T]) Write(T) error { return nil }
 func (discard[T]) Flush() error  { return nil }
 func (discard[T]) Close() error  { return nil }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor waits for cond (see poll.Until).
+var waitFor = poll.Until
 
 // TestRealJobManager runs a checkpointed job on an in-process JobManager
 // whose CheckpointEnded is the collector's.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/sluicehq/sluice/internal/poll"
 )
 
 // TestAgentRunsRawExecJob starts the agent, runs a raw_exec job on it and
@@ -21,20 +23,13 @@ func TestAgentRunsRawExecJob(t *testing.T) {
 	if _, _, err := c.Jobs().Register(job, nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	poll.Until(t, 60*time.Second, "the allocation to run", func() bool {
 		allocs, _, err := c.Jobs().Allocations("sleeper", false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(allocs) == 1 && allocs[0].ClientStatus == "running" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("allocation not running after 60s: %+v", allocs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(allocs) == 1 && allocs[0].ClientStatus == "running"
+	})
 	out := a.CLI(t, "job", "status", "-short", "sleeper")
 	if !strings.Contains(out, "running") {
 		t.Errorf("nomad job status: %s", out)

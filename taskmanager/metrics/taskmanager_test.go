@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/metricsrv"
 	"github.com/sluicehq/sluice/internal/metricstest"
+	"github.com/sluicehq/sluice/internal/poll"
 	"github.com/sluicehq/sluice/jobmanager"
 	"github.com/sluicehq/sluice/stream"
 	"github.com/sluicehq/sluice/taskmanager"
@@ -26,16 +27,8 @@ func (slowSink[T]) Write(T) error { time.Sleep(200 * time.Microsecond); return n
 func (slowSink[T]) Flush() error  { return nil }
 func (slowSink[T]) Close() error  { return nil }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor waits for cond (see poll.Until).
+var waitFor = poll.Until
 
 // TestRealTaskManager runs an unbounded event-time job with keyed state and
 // a slow sink on an in-process TaskManager and reads it through the
