@@ -374,7 +374,11 @@ func (jm *JobManager) freeSlots(jobID, fp string) []scheduler.Slot {
 		}
 		// A provider's TaskManager serves its own job only: it stops
 		// when that job ends, with whatever else runs on it.
-		if owner := tm.info.ForJob; owner == "" && jm.started[id] != "" && jm.started[id] != jobID || owner != "" && owner != jobID {
+		owner := tm.info.ForJob
+		if owner == "" {
+			owner = jm.started[id]
+		}
+		if owner != "" && owner != jobID {
 			continue
 		}
 		for i := range tm.info.Slots {

@@ -224,8 +224,8 @@ func TestGRPCCheck(t *testing.T) {
 	if err := a.checkContext(in(submitSecret), TaskManager); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("submit token registering: %v", err)
 	}
-	out, _ := metadata.FromOutgoingContext(WithToken(context.Background(), tmSecret))
-	if got := out.Get(metadataKey); len(got) != 1 || got[0] != "Bearer "+tmSecret {
-		t.Errorf("WithToken metadata %v", got)
+	md, err := Bearer(tmSecret).GetRequestMetadata(context.Background())
+	if got := md[metadataKey]; err != nil || got != "Bearer "+tmSecret {
+		t.Errorf("Bearer metadata %q (%v)", got, err)
 	}
 }

@@ -54,14 +54,6 @@ func WriteError(w http.ResponseWriter, err error) {
 // metadataKey is the gRPC metadata key of the token.
 const metadataKey = "authorization"
 
-// WithToken returns a context whose outgoing gRPC calls carry token.
-func WithToken(ctx context.Context, token string) context.Context {
-	if token == "" {
-		return ctx
-	}
-	return metadata.AppendToOutgoingContext(ctx, metadataKey, "Bearer "+token)
-}
-
 // StreamInterceptor refuses streams whose token does not allow need, with
 // codes.Unauthenticated or codes.PermissionDenied.
 func (a *Authorizer) StreamInterceptor(need Right) grpc.StreamServerInterceptor {

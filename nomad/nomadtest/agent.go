@@ -357,9 +357,6 @@ func (a *Agent) RunCLI(args ...string) (string, error) {
 // log returns what the agent printed.
 func (a *Agent) log() string { return testproc.ReadLog(a.logPath) }
 
-// Log returns the agent's log, for failure messages.
-func (a *Agent) Log() string { return a.log() }
-
 // removeAll removes the agent's directory. Allocation directories may hold
 // mounts (secrets/ is a tmpfs) that a killed agent left; those are
 // unmounted first.
