@@ -257,6 +257,7 @@ func (e *Environment) runTaskManager(ctx context.Context, name string) int {
 	}
 	slots, _ := strconv.Atoi(os.Getenv(agent.EnvSlots))
 	memory, _ := strconv.ParseInt(os.Getenv(agent.EnvManagedMemory), 10, 64)
+	agent.SizeProcs(slots, os.Getenv, log)
 	if path := os.Getenv("SLUICE_CPUPROFILE"); path != "" {
 		// Profile the TaskManager until it exits: SLUICE_CPUPROFILE=DIR
 		// writes DIR/<taskmanager id>.pprof.

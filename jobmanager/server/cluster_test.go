@@ -99,6 +99,14 @@ func start(t testing.TB, name string, env []string, bin string, args ...string) 
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
+		if os.Getenv("SLUICE_CPUPROFILE") != "" {
+			// Let profiled processes write their profiles.
+			_ = syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(5 * time.Second):
+			}
+		}
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 		if t.Failed() {

@@ -82,3 +82,23 @@ func TestTLSFromTheEnvironment(t *testing.T) {
 		t.Errorf("a certificate without a key: %v", err)
 	}
 }
+
+func TestProcsFor(t *testing.T) {
+	for _, c := range []struct {
+		slots, current int
+		env            string
+		want           int
+	}{
+		{slots: 1, current: 2, want: 1},
+		{slots: 4, current: 16, want: 4},
+		{slots: 2, current: 2, want: 2},
+		{slots: 8, current: 4, want: 4},               // never more than the runtime chose
+		{slots: 0, current: 4, want: 4},               // unknown slots
+		{slots: 1, current: 4, env: "4", want: 4},     // the operator's choice stands
+		{slots: 1, current: 3, env: "bogus", want: 3}, // even one the runtime ignored
+	} {
+		if got := ProcsFor(c.slots, c.current, c.env); got != c.want {
+			t.Errorf("ProcsFor(%d, %d, %q) = %d, want %d", c.slots, c.current, c.env, got, c.want)
+		}
+	}
+}
