@@ -74,7 +74,7 @@ func (jm *JobManager) newCoordinator(j *jobEntry, now time.Time) {
 	j.coord = coord
 	j.wake = make(chan struct{}, 1)
 	jm.timers.Add(1)
-	go jm.runCheckpoints(j)
+	go jm.runCheckpoints(j, coord, j.wake)
 }
 
 // checkpointSpec is how the job's subtasks take part in checkpoints.
@@ -85,16 +85,17 @@ func (j *jobEntry) checkpointSpec() *task.CheckpointSpec {
 	return &task.CheckpointSpec{Aligned: j.coord.Config().Mode == checkpoint.ExactlyOnce, Prefix: j.snapshotPrefix}
 }
 
-// runCheckpoints drives a job's coordinator until the job ends.
-func (jm *JobManager) runCheckpoints(j *jobEntry) {
+// runCheckpoints drives a job's coordinator until the job ends, or a
+// rescale replaces the coordinator (and signals wake).
+func (jm *JobManager) runCheckpoints(j *jobEntry, coord *checkpoint.Coordinator, wake chan struct{}) {
 	defer jm.timers.Done()
 	for {
 		jm.mu.Lock()
-		if j.state.Terminal() {
+		if j.state.Terminal() || j.coord != coord {
 			jm.mu.Unlock()
 			return
 		}
-		next := j.coord.NextTick(time.Now())
+		next := coord.NextTick(time.Now())
 		jm.mu.Unlock()
 		var fire <-chan time.Time
 		if !next.IsZero() {
@@ -105,7 +106,7 @@ func (jm *JobManager) runCheckpoints(j *jobEntry) {
 		select {
 		case <-jm.stop:
 			return
-		case <-j.wake:
+		case <-wake:
 			continue
 		case <-fire:
 		}
@@ -113,8 +114,8 @@ func (jm *JobManager) runCheckpoints(j *jobEntry) {
 		var acts []checkpoint.Action
 		// Checkpoints need every subtask running: none after a
 		// subtask finished, none while the job is not running.
-		if j.state == StateRunning && !j.anyFinished() {
-			acts = j.coord.Tick(time.Now())
+		if j.state == StateRunning && !j.anyFinished() && j.coord == coord {
+			acts = coord.Tick(time.Now())
 		}
 		jm.mu.Unlock()
 		jm.checkpointActions(j, acts)

@@ -107,6 +107,7 @@ type effects struct {
 	restart      bool          // schedule restartDue after restartDelay
 	restartDelay time.Duration //
 	terminal     bool          // the job ended: release everything
+	rescale      bool          // the attempt ended for a rescale: the restart swaps in the new graph
 }
 
 // subtask is the JobManager's record of one subtask.
@@ -142,6 +143,9 @@ type job struct {
 	// stopping: the job is being cancelled after a savepoint; it ends
 	// finished, not cancelled.
 	stopping bool
+	// rescaling: the job is being cancelled after a savepoint to restart
+	// at another parallelism; it restarts at once instead of ending.
+	rescaling bool
 }
 
 func newJob(id string, g *jobgraph.Graph, strategy RestartStrategy, now time.Time) *job {
@@ -249,6 +253,12 @@ func (j *job) settle(eff effects, now time.Time) effects {
 	case StateFailing:
 		j.state = StateFailed
 	case StateCancelling:
+		if j.rescaling {
+			j.rescaling = false
+			j.state = StateRestarting
+			eff.restart, eff.restartDelay, eff.rescale = true, 0, true
+			return eff
+		}
 		j.state = StateCancelled
 		if j.stopping {
 			j.state = StateFinished
@@ -283,6 +293,23 @@ func (j *job) stop(now time.Time) effects {
 	return j.cancel(now)
 }
 
+// stopForRescale ends the attempt of a running job whose rescale savepoint
+// is written; once its subtasks are gone the job restarts (with the new
+// graph, which the JobManager swaps in) rather than ending.
+func (j *job) stopForRescale(now time.Time) effects {
+	if j.state != StateRunning {
+		return effects{}
+	}
+	j.rescaling = true
+	return j.cancel(now)
+}
+
+// rescaled swaps in the graph of a rescale, before the job is placed again.
+func (j *job) rescaled(g *jobgraph.Graph) {
+	j.graph = g
+	j.tasks, _ = g.Tasks()
+}
+
 // cancel stops the job.
 func (j *job) cancel(now time.Time) effects {
 	switch j.state {
@@ -301,6 +328,9 @@ func (j *job) cancel(now time.Time) effects {
 		j.state = StateCancelled
 		j.end = now
 		return effects{terminal: true}
+	case StateCancelling:
+		// A cancel during a rescale's stop wins: the job ends cancelled.
+		j.rescaling = false
 	}
 	return effects{}
 }

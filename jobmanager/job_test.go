@@ -191,3 +191,61 @@ func TestAbort(t *testing.T) {
 		t.Fatal("a timeout hit a running job")
 	}
 }
+
+// endAll reports every live subtask of the attempt as state.
+func endAll(j *job, state task.State, now time.Time) effects {
+	var eff effects
+	for _, st := range j.subtasks {
+		if !st.status.State.Terminal() {
+			eff = j.update(up(j, st.status.Task, st.status.Subtask, state, nil), now)
+		}
+	}
+	return eff
+}
+
+func TestRescaleStopRestartsWithTheNewGraph(t *testing.T) {
+	j := placedJob(t, nil) // no restarts: a rescale is not a failure
+	if eff := j.stopForRescale(t1); !eff.cancel || j.state != StateCancelling {
+		t.Fatalf("stopForRescale: %+v, state %s; want the attempt cancelled", eff, j.state)
+	}
+	eff := endAll(j, task.StateCancelled, t1)
+	if j.state != StateRestarting || !eff.restart || eff.restartDelay != 0 || !eff.rescale || eff.terminal || !eff.releaseSlots {
+		t.Fatalf("after the attempt ended: %+v, state %s; want an immediate restart for the rescale", eff, j.state)
+	}
+	if j.restarts != 0 || len(j.exceptions) != 0 {
+		t.Fatalf("a rescale counted as a failure: %d restarts, %v", j.restarts, j.exceptions)
+	}
+	g := testGraph(t)
+	g.Operators[1].Parallelism = 3
+	if err := g.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	if !j.restartDue() {
+		t.Fatal("restartDue: false")
+	}
+	j.rescaled(g)
+	placement, err := scheduler.Place(j.tasks, []scheduler.Slot{{TaskManager: "tm-c", Index: 0}, {TaskManager: "tm-c", Index: 1}, {TaskManager: "tm-c", Index: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.placed(placement)
+	if j.state != StateRunning || len(j.subtasks) != 5 || j.attempt != 1 {
+		t.Fatalf("placed after the rescale: %s, %d subtasks, attempt %d; want running with 2+3 subtasks in attempt 1", j.state, len(j.subtasks), j.attempt)
+	}
+}
+
+func TestCancelDuringARescaleWins(t *testing.T) {
+	j := placedJob(t, nil)
+	j.stopForRescale(t1)
+	j.cancel(t1)
+	if eff := endAll(j, task.StateCancelled, t1); j.state != StateCancelled || !eff.terminal || eff.restart {
+		t.Fatalf("cancel during a rescale: %+v, state %s; want it cancelled", eff, j.state)
+	}
+}
+
+func TestRescaleStopOfAJobNotRunningDoesNothing(t *testing.T) {
+	j := newJob("id", testGraph(t), nil, time.Unix(0, 0))
+	if eff := j.stopForRescale(t1); eff != (effects{}) || j.state != StateCreated {
+		t.Fatalf("stopForRescale of a waiting job: %+v, %s", eff, j.state)
+	}
+}

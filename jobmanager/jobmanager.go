@@ -227,6 +227,7 @@ type jobEntry struct {
 
 	savepoints     []*SavepointStatus // requested savepoints, oldest first
 	snapshotPrefix string             // names of its snapshot objects start with it
+	rescale        *rescaleState      // a rescale in progress, or nil
 }
 
 // New returns a JobManager with no TaskManagers.
@@ -720,6 +721,7 @@ func (jm *JobManager) restart(j *jobEntry) {
 	if !ok {
 		return
 	}
+	jm.swapRescale(j)
 	if err := jm.ensureResources(context.Background(), j); err != nil {
 		jm.apply(j, func(now time.Time) effects { return j.abort(err, now) })
 		return

@@ -65,6 +65,12 @@ func (j *jobEntry) savepoint(location string) *SavepointStatus {
 // stopped once the savepoint is written and ends finished. The savepoint
 // is taken at once, or as soon as a checkpoint in progress ends.
 func (jm *JobManager) TriggerSavepoint(jobID, target string, stop bool) (SavepointStatus, error) {
+	return jm.triggerSavepoint(jobID, target, stop, nil)
+}
+
+// triggerSavepoint is TriggerSavepoint; with next, the savepoint is a
+// rescale's, and the job restarts as next once it is written.
+func (jm *JobManager) triggerSavepoint(jobID, target string, stop bool, next *Submission) (SavepointStatus, error) {
 	if jm.cfg.Snapshots == nil {
 		return SavepointStatus{}, ErrNoBackend
 	}
@@ -98,10 +104,17 @@ func (jm *JobManager) TriggerSavepoint(jobID, target string, stop bool) (Savepoi
 		jm.mu.Unlock()
 		return SavepointStatus{}, fmt.Errorf("%w: %s is the target of an earlier savepoint of this job", savepoint.ErrExists, loc)
 	}
+	if next != nil && j.rescale != nil {
+		jm.mu.Unlock()
+		return SavepointStatus{}, fmt.Errorf("%w: job %s is being rescaled already; wait for it", ErrNotRunning, jobID)
+	}
 	cp, acts, err := j.coord.TriggerSavepoint(time.Now(), loc.String())
 	if err != nil {
 		jm.mu.Unlock()
 		return SavepointStatus{}, fmt.Errorf("job %s: %w; wait for it to end", jobID, err)
+	}
+	if next != nil {
+		j.rescale = &rescaleState{next: *next, location: loc.String()}
 	}
 	sp := &SavepointStatus{ID: n, JobID: jobID, Location: loc.String(), Stop: stop, Status: SavepointInProgress, Checkpoint: cp.ID, Triggered: time.Now()}
 	j.savepoints = append(j.savepoints, sp)
@@ -168,13 +181,23 @@ func (jm *JobManager) savepointEnded(j *jobEntry, location string, size int64, e
 		sp.Status = SavepointCompleted
 	}
 	stop := sp.Stop && err == nil
+	rs := j.rescale
+	if rs != nil && rs.location != location {
+		rs = nil
+	}
+	if rs != nil && err != nil {
+		j.rescaleFailed(fmt.Errorf("its savepoint failed: %w", err), time.Now())
+	}
 	jm.mu.Unlock()
 	if err != nil {
 		jm.log.Warn("savepoint failed", "job", j.id, "location", location, "err", err)
 		return
 	}
 	jm.log.Info("savepoint completed", "job", j.id, "location", location, "bytes", size)
-	if stop {
+	switch {
+	case stop && rs != nil:
+		jm.rescaleFrom(j, rs)
+	case stop:
 		jm.apply(j, j.stop)
 	}
 }

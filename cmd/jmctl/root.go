@@ -174,6 +174,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newCheckpointsCmd(g),
 		newSavepointCmd(g),
 		newStopCmd(g),
+		newRescaleCmd(g),
 		newNomadCmd(g),
 		newOverviewCmd(g),
 	)

@@ -183,6 +183,35 @@ func (c *Client) UploadArtifact(ctx context.Context, path string) (string, error
 	return digest, nil
 }
 
+// rawBody is an out of send that takes the body as it is.
+type rawBody struct{ io.Writer }
+
+// DownloadArtifact stores the artifact with digest (a job's binary) as an
+// executable file at path, and checks that its sha256 is the digest.
+func (c *Client) DownloadArtifact(ctx context.Context, digest, path string) error {
+	route := Prefix + "/artifacts/" + url.PathEscape(digest)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return fmt.Errorf("download artifact: %w", err)
+	}
+	h := sha256.New()
+	req, err := c.newRequest(ctx, http.MethodGet, route, nil)
+	if err == nil {
+		err = c.send(req, route, rawBody{io.MultiWriter(f, h)})
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != digest {
+		err = fmt.Errorf("its sha256 is %x", h.Sum(nil))
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("download artifact %s: %w", digest, err)
+	}
+	return nil
+}
+
 // Submit submits a job whose artifact was uploaded and returns its id.
 func (c *Client) Submit(ctx context.Context, req SubmitRequest) (string, error) {
 	if len(bytes.TrimSpace(req.Graph)) == 0 {
@@ -292,6 +321,25 @@ func (c *Client) TriggerSavepoint(ctx context.Context, id, target string, stop b
 	return &sp, nil
 }
 
+// Rescale restarts a running job from a savepoint as req, the same binary
+// planned at another parallelism, under the same id. It returns the
+// savepoint the rescale waits for; poll Job for the job's progress.
+func (c *Client) Rescale(ctx context.Context, id string, req RescaleRequest) (*Savepoint, error) {
+	route, err := jobRoute(id, "/rescale")
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var sp Savepoint
+	if err := c.do(ctx, http.MethodPost, route, data, &sp); err != nil {
+		return nil, fmt.Errorf("rescale job %s: %w", id, err)
+	}
+	return &sp, nil
+}
+
 // Savepoint returns the progress of savepoint n of a job.
 func (c *Client) Savepoint(ctx context.Context, id string, n int) (*Savepoint, error) {
 	route, err := jobRoute(id, fmt.Sprintf("/savepoints/%d", n))
@@ -393,6 +441,10 @@ func (c *Client) send(req *http.Request, route string, out any) error {
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return decodeError(resp)
+	}
+	if w, ok := out.(rawBody); ok {
+		_, err := io.Copy(w, resp.Body)
+		return err
 	}
 	if out == nil || req.Method == http.MethodHead {
 		// Drain a little so that the connection can be reused.

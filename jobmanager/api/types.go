@@ -33,6 +33,16 @@ type SubmitRequest struct {
 	AllowNonRestoredState bool `json:"allowNonRestoredState,omitempty"`
 }
 
+// RescaleRequest is the body of POST /v1/jobs/{id}/rescale: the job's
+// binary planned again (same arguments) at the new parallelism.
+type RescaleRequest struct {
+	// Graph is the job graph the binary printed in plan mode.
+	Graph json.RawMessage `json:"graph"`
+	// Parallelism is the default parallelism the plan was made with
+	// (passed to the binary as SLUICE_PARALLELISM); at least 1.
+	Parallelism int `json:"parallelism"`
+}
+
 // SavepointRequest is the body of POST /v1/jobs/{id}/savepoints and
 // POST /v1/jobs/{id}/stop.
 type SavepointRequest struct {

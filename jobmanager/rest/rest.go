@@ -34,11 +34,18 @@ var Version = "dev"
 // SubmitFunc turns a validated request into a running job and returns its id.
 type SubmitFunc func(ctx context.Context, req api.SubmitRequest) (string, error)
 
+// RescaleFunc starts the rescale of job id to req and returns the progress
+// of the savepoint it takes.
+type RescaleFunc func(ctx context.Context, id string, req api.RescaleRequest) (jobmanager.SavepointStatus, error)
+
 // Config configures the handler.
 type Config struct {
 	JobManager *jobmanager.JobManager
 	Artifacts  *artifacts.Store
 	Submit     SubmitFunc
+	// Rescale, if set, serves POST /v1/jobs/{id}/rescale; nil answers
+	// 501.
+	Rescale RescaleFunc
 	// MaxArtifactBytes bounds an upload (default 1 GiB).
 	MaxArtifactBytes int64
 	// MaxBodyBytes bounds every other request body (default 16 MiB).
@@ -76,6 +83,7 @@ func Routes() []Route {
 		{"GET /v1/jobs/{id}/checkpoints", read},
 		{"POST /v1/jobs/{id}/savepoints", submit},
 		{"POST /v1/jobs/{id}/stop", manage},
+		{"POST /v1/jobs/{id}/rescale", manage},
 		{"GET /v1/jobs/{id}/savepoints/{n}", read},
 		{"POST /v1/savepoints/dispose", manage},
 		{"GET /v1/taskmanagers", read},
@@ -110,6 +118,7 @@ func New(cfg Config) (http.Handler, error) {
 		"GET /v1/jobs/{id}/checkpoints":    h.checkpoints,
 		"POST /v1/jobs/{id}/savepoints":    h.savepoint(false),
 		"POST /v1/jobs/{id}/stop":          h.savepoint(true),
+		"POST /v1/jobs/{id}/rescale":       h.rescale,
 		"GET /v1/jobs/{id}/savepoints/{n}": h.savepointStatus,
 		"POST /v1/savepoints/dispose":      h.dispose,
 		"GET /v1/taskmanagers":             h.taskManagers,
@@ -345,6 +354,41 @@ func (h *handler) savepoint(stop bool) http.HandlerFunc {
 		default:
 			writeJSON(w, http.StatusAccepted, apiSavepoint(sp))
 		}
+	}
+}
+
+func (h *handler) rescale(w http.ResponseWriter, r *http.Request) {
+	st, ok := h.status(w, r)
+	if !ok {
+		return
+	}
+	var req api.RescaleRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if h.cfg.Rescale == nil {
+		writeError(w, http.StatusNotImplemented, errors.New("this JobManager cannot rescale jobs"))
+		return
+	}
+	if req.Parallelism < 1 {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("parallelism %d: want 1 or more", req.Parallelism))
+		return
+	}
+	sp, err := h.cfg.Rescale(r.Context(), st.ID, req)
+	var internal *InternalError
+	switch {
+	case errors.As(err, &internal):
+		writeError(w, http.StatusInternalServerError, err)
+	case errors.Is(err, jobmanager.ErrUnknownJob):
+		writeError(w, http.StatusNotFound, err)
+	case errors.Is(err, jobmanager.ErrNotRunning), errors.Is(err, checkpoint.ErrSavepointInProgress):
+		writeError(w, http.StatusConflict, err)
+	case errors.Is(err, jobmanager.ErrNoBackend):
+		writeError(w, http.StatusConflict, fmt.Errorf("%w; a rescale goes through a savepoint", err))
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err)
+	default:
+		writeJSON(w, http.StatusAccepted, apiSavepoint(sp))
 	}
 }
 

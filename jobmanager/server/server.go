@@ -315,7 +315,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := rest.New(rest.Config{JobManager: s.jm, Artifacts: s.store, Submit: s.submit, MaxArtifactBytes: cfg.MaxArtifactBytes, Logger: cfg.Logger,
+	api, err := rest.New(rest.Config{JobManager: s.jm, Artifacts: s.store, Submit: s.submit, Rescale: s.rescale, MaxArtifactBytes: cfg.MaxArtifactBytes, Logger: cfg.Logger,
 		Cluster: cfg.Cluster, Auth: s.auth})
 	if err != nil {
 		return nil, err
@@ -488,20 +488,53 @@ func (s *Server) submit(ctx context.Context, req api.SubmitRequest) (string, err
 // start runs a submission as job id (empty: a new id), restoring from
 // restore if set.
 func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, restore *jobmanager.Restore) (string, error) {
+	sub, err := s.prepare(ctx, req, id, restore)
+	if err != nil {
+		return "", err
+	}
+	jobID, err := s.jm.Submit(ctx, sub)
+	if err != nil && restore == nil {
+		s.jm.DiscardRestore(sub.Restore)
+	}
+	return jobID, err
+}
+
+// rescale starts the rescale of job id to the graph req was planned as.
+// The job keeps its binary and arguments.
+func (s *Server) rescale(ctx context.Context, id string, req api.RescaleRequest) (jobmanager.SavepointStatus, error) {
+	if s.ha.durable {
+		return jobmanager.SavepointStatus{}, fmt.Errorf("%w: with Consul HA, a new leader would recover the job at its old parallelism; stop it with a savepoint (jmctl stop --savepoint) and submit it from there at the new one", jobmanager.ErrRescaleUnsupported)
+	}
+	old, err := s.jm.Submission(id)
+	if err != nil {
+		return jobmanager.SavepointStatus{}, err
+	}
+	sub, err := s.prepare(ctx, api.SubmitRequest{Graph: req.Graph, Artifact: old.Artifact, Args: old.Args, Parallelism: req.Parallelism}, id, nil)
+	if err != nil {
+		return jobmanager.SavepointStatus{}, err
+	}
+	return s.jm.Rescale(id, sub)
+}
+
+// prepare turns a submission into what the JobManager runs as job id
+// (empty: a new id), restoring from restore if set, else from the
+// request's savepoint, if any.
+func (s *Server) prepare(ctx context.Context, req api.SubmitRequest, id string, restore *jobmanager.Restore) (jobmanager.Submission, error) {
+	fail := func(err error) (jobmanager.Submission, error) { return jobmanager.Submission{}, err }
 	g, err := jobgraph.Parse(req.Graph)
 	if err != nil {
-		return "", fmt.Errorf("the job graph is invalid: %w", err)
+		return fail(fmt.Errorf("the job graph is invalid: %w", err))
 	}
 	path, err := s.store.Path(req.Artifact)
 	if err != nil {
-		return "", fmt.Errorf("artifact: %w; upload it first with PUT /v1/artifacts/{sha256}", err)
+		return fail(fmt.Errorf("artifact: %w; upload it first with PUT /v1/artifacts/{sha256}", err))
 	}
 	if req.Parallelism < 0 {
-		return "", fmt.Errorf("parallelism %d: must be positive, or 0 for the binary's default", req.Parallelism)
+		return fail(fmt.Errorf("parallelism %d: must be positive, or 0 for the binary's default", req.Parallelism))
 	}
 	strategy, err := restart.New(s.cfg.Restart)
 	if err != nil {
-		return "", &rest.InternalError{Err: err}
+		return fail(&rest.InternalError{Err: err})
 	}
 	if id == "" {
 		// Named here, not by the JobManager: the job token its
@@ -515,11 +548,11 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 	if req.FromSavepoint != "" && restore == nil {
 		r, err := s.jm.OpenSavepoint(ctx, req.FromSavepoint, req.AllowNonRestoredState)
 		if err != nil {
-			return "", fmt.Errorf("--from-savepoint %s: %w", req.FromSavepoint, err)
+			return fail(fmt.Errorf("--from-savepoint %s: %w", req.FromSavepoint, err))
 		}
 		sub.Restore = r
 	} else if req.AllowNonRestoredState && req.FromSavepoint == "" {
-		return "", errors.New("allowNonRestoredState needs fromSavepoint")
+		return fail(errors.New("allowNonRestoredState needs fromSavepoint"))
 	}
 	if s.cfg.Provider == ProviderLocal || s.cfg.Provider == ProviderNomad {
 		tasks, _ := g.Tasks()
@@ -573,11 +606,7 @@ func (s *Server) start(ctx context.Context, req api.SubmitRequest, id string, re
 			sub.Resources.ArtifactToken = tok
 		}
 	}
-	jobID, err := s.jm.Submit(ctx, sub)
-	if err != nil && restore == nil {
-		s.jm.DiscardRestore(sub.Restore)
-	}
-	return jobID, err
+	return sub, nil
 }
 
 // consulTLSEnv returns the TLS settings of the Consul API client in this

@@ -32,7 +32,7 @@ func gen(i int64) Rec { return Rec{Key: (i * 7919) % 101, Value: i%17 - 8} }
 func main() {
 	records := flag.Int64("records", 100_000, "records to generate; negative: unbounded")
 	rate := flag.Float64("rate", 0, "records per second over all source subtasks; 0: as fast as possible")
-	parallelism := flag.Int("parallelism", 2, "parallelism of every operator")
+	parallelism := flag.Int("parallelism", 0, "parallelism of every operator; 0: SLUICE_PARALLELISM if set (jmctl submit/rescale --parallelism), else 2")
 	output := flag.String("output", "", "directory for the per-key sums")
 	slow := flag.Duration("slow-sink", 0, "time the sink spends on each record")
 	nameFile := flag.String("name-from", "", "read the reduce operator's name from this file (to change the graph between plan and run)")
@@ -46,7 +46,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := stream.NewEnvironment().SetParallelism(*parallelism)
+	env := stream.NewEnvironment()
+	if *parallelism == 0 && os.Getenv(stream.ParallelismEnv) == "" {
+		*parallelism = 2
+	}
+	if *parallelism > 0 {
+		env.SetParallelism(*parallelism)
+	}
 	if *interval > 0 {
 		env.EnableCheckpointing(*interval)
 	}
