@@ -17,6 +17,9 @@
 //	                    take a savepoint and follow it, or dispose of one
 //	stop JOB --savepoint[=LOCATION]
 //	                    take a savepoint, then stop the job
+//	rescale JOB --parallelism N
+//	                    restart a running job at another parallelism from a
+//	                    savepoint, under the same id
 //	taskmanagers        list the TaskManagers and their slots
 //	overview            TaskManagers, slots and jobs by state
 //	nomad jobspec       print Nomad jobspecs for the JobManagers (and a pool)

@@ -34,7 +34,7 @@ state does not fit the new graph, the job goes on as it was and the reason is
 in jmctl info JOB; the exit code is then 1. Only jobs whose TaskManagers the
 JobManager starts (local and nomad providers) can be rescaled, and not yet
 with Consul HA.`,
-		Example: `  jmctl rescale 3f9c2a1b --parallelism 8`,
+		Example:           `  jmctl rescale 3f9c2a1b --parallelism 8`,
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeJobs(g, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
