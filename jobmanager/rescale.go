@@ -73,24 +73,22 @@ func (jm *JobManager) rescaleFrom(j *jobEntry, rs *rescaleState) {
 	defer cancel()
 	restore, err := jm.OpenSavepoint(ctx, rs.location, false)
 	if err == nil {
-		if _, err = savepoint.Assign(restore.Operators, rs.next.Graph, false); err != nil {
-			jm.DiscardRestore(restore)
-		}
+		_, err = savepoint.Assign(restore.Operators, rs.next.Graph, false)
 	}
 	jm.mu.Lock()
-	if err != nil || j.rescale != rs {
-		if err != nil && j.rescale == rs {
-			j.rescaleFailed(err, time.Now())
-		}
-		jm.mu.Unlock()
-		if err == nil {
-			jm.DiscardRestore(restore)
-		}
+	current := j.rescale == rs // not ended meanwhile by a failed attempt
+	switch {
+	case current && err == nil:
+		rs.restore = restore
+	case current:
+		j.rescaleFailed(err, time.Now())
+	}
+	jm.mu.Unlock()
+	if !current || err != nil {
+		jm.DiscardRestore(restore)
 		jm.log.Warn("rescale refused", "job", j.id, "savepoint", rs.location, "err", err)
 		return
 	}
-	rs.restore = restore
-	jm.mu.Unlock()
 	jm.apply(j, j.stopForRescale)
 }
 

@@ -78,10 +78,7 @@ func benchExchange(b *testing.B, tmEnv []string) {
 	output := b.TempDir()
 	args := []string{"--bytes", "--records", strconv.Itoa(benchRecords), "--output", output}
 	for _, id := range []string{"tm-1", "tm-2"} {
-		start(b, id, append([]string{
-			"SLUICE_MODE=taskmanager", "SLUICE_JOBMANAGER_RPC=" + c.rpc,
-			"SLUICE_TASKMANAGER_ID=" + id, "SLUICE_SLOTS=1", "SLUICE_TOKEN=" + c.token,
-		}, tmEnv...), bins.testjob, args...)
+		c.startTaskManagerEnv(b, id, 1, tmEnv, bins.testjob, args...)
 	}
 	c.waitTaskManagers(b, 2)
 	const bytesPerRecord = 100

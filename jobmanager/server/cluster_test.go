@@ -197,10 +197,16 @@ func startJobManager(t testing.TB, args ...string) *cluster {
 // startTaskManager starts a job binary as a standalone TaskManager.
 func (c *cluster) startTaskManager(t testing.TB, id string, slots int, bin string, args ...string) *proc {
 	t.Helper()
-	return start(t, id, []string{
+	return c.startTaskManagerEnv(t, id, slots, nil, bin, args...)
+}
+
+// startTaskManagerEnv is startTaskManager with more environment.
+func (c *cluster) startTaskManagerEnv(t testing.TB, id string, slots int, env []string, bin string, args ...string) *proc {
+	t.Helper()
+	return start(t, id, append([]string{
 		"SLUICE_MODE=taskmanager", "SLUICE_JOBMANAGER_RPC=" + c.rpc,
 		"SLUICE_TASKMANAGER_ID=" + id, "SLUICE_SLOTS=" + strconv.Itoa(slots), "SLUICE_TOKEN=" + c.token,
-	}, bin, args...)
+	}, env...), bin, args...)
 }
 
 func (c *cluster) waitTaskManagers(t testing.TB, n int) {
@@ -235,7 +241,13 @@ func (c *cluster) jmctl(t testing.TB, args ...string) (string, int) {
 // submit submits bin with args, detached, and returns the job id.
 func (c *cluster) submit(t testing.TB, bin string, args ...string) string {
 	t.Helper()
-	out, code := c.jmctl(t, append([]string{"submit", "--detached", bin, "--"}, args...)...)
+	return c.submitWith(t, nil, bin, args...)
+}
+
+// submitWith is submit with jmctl submit flags.
+func (c *cluster) submitWith(t testing.TB, flags []string, bin string, args ...string) string {
+	t.Helper()
+	out, code := c.jmctl(t, append(append(append([]string{"submit", "--detached"}, flags...), bin, "--"), args...)...)
 	if code != 0 {
 		t.Fatalf("jmctl submit exited %d:\n%s", code, out)
 	}

@@ -106,12 +106,8 @@ func rescaleAndCheckWith(t *testing.T, c *cluster, before, after func(id string)
 	t.Helper()
 	output := t.TempDir()
 	const records = 24000
-	out, code := c.jmctl(t, "submit", "--detached", "--parallelism", "2", bins.testjob, "--",
+	id := c.submitWith(t, []string{"--parallelism", "2"}, bins.testjob,
 		"--records", strconv.Itoa(records), "--rate", "3000", "--source-parallelism", "2", "--output", output, "--checkpoint-interval", "200ms")
-	if code != 0 {
-		t.Fatalf("jmctl submit exited %d:\n%s", code, out)
-	}
-	id := strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
 	waitFor(t, 2*time.Minute, "a checkpoint of the running job", func() bool {
 		d, err := c.client.Job(context.Background(), id)
 		return err == nil && d.State == "running" && c.completedCheckpoint(id, d.Attempt)
@@ -121,7 +117,7 @@ func rescaleAndCheckWith(t *testing.T, c *cluster, before, after func(id string)
 		t.Fatalf("before the rescale: parallelism %d, want 2", maxParallelism(d))
 	}
 
-	out, code = c.jmctl(t, "rescale", id, "--parallelism", "4")
+	out, code := c.jmctl(t, "rescale", id, "--parallelism", "4")
 	if code != 0 {
 		t.Fatalf("jmctl rescale exited %d:\n%s", code, out)
 	}
