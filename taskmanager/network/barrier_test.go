@@ -66,14 +66,14 @@ func TestLocalBarrierCarriesItsID(t *testing.T) {
 }
 
 func TestMalformedBarrierFrameIsRefused(t *testing.T) {
-	var hdr [frameHeaderLen]byte
+	var hdr [FrameHeaderLen]byte
 	frame := []byte{kindBarrier, 3, 0, 0, 0, 1, 2, 3}
 	if _, err := readFrame(bytes.NewReader(frame), new(Frame), &hdr); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("a 3-byte barrier frame: %v", err)
 	}
-	good := make([]byte, frameHeaderLen+barrierPayload)
+	good := make([]byte, FrameHeaderLen+barrierPayload)
 	putFrameHeader(good, EventBarrier, barrierPayload)
-	binary.LittleEndian.PutUint64(good[frameHeaderLen:], 99)
+	binary.LittleEndian.PutUint64(good[FrameHeaderLen:], 99)
 	f := new(Frame)
 	ev, err := readFrame(bytes.NewReader(good), f, &hdr)
 	if err != nil || ev != EventBarrier || barrierID(f) != 99 {

@@ -27,9 +27,12 @@ type DataPlaneConfig struct {
 	Exchange *Exchange
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// StreamWindow is yamux's maximum receive window per stream, in bytes
-	// (default and minimum 256 KiB). Together with the credits it bounds
-	// the memory a channel holds: credits × frame size + StreamWindow.
+	// StreamWindow is yamux's maximum receive window per inbound stream,
+	// in bytes (default DefaultStreamWindow, at least MinStreamWindow):
+	// how far a producer may run ahead of its consumer. Together with the
+	// credits it bounds the memory a channel holds: credits × frame size
+	// + StreamWindow. A busy channel needs a window of several frames to
+	// keep the connection full.
 	StreamWindow uint32
 	// DialTimeout bounds dialing a peer, including the hello exchange and
 	// waiting for the peer's connection when ours lost a simultaneous dial
@@ -48,11 +51,19 @@ type DataPlaneConfig struct {
 	TLS, ClientTLS *tls.Config
 }
 
+// Stream windows: yamux's initial window is the least it accepts as a
+// maximum; the default holds several of the largest frames a busy channel
+// sends (stream.maxFrame, 256 KiB), so that the producer rarely waits for
+// a window update.
 const (
-	defaultListenAddr   = "127.0.0.1:0"
-	defaultDialTimeout  = 5 * time.Second
-	minStreamWindow     = 256 << 10 // yamux's initial window; it rejects a smaller maximum
-	defaultStreamWindow = minStreamWindow
+	MinStreamWindow     = 256 << 10
+	DefaultStreamWindow = 2 << 20
+	MaxStreamWindow     = 1 << 30
+)
+
+const (
+	defaultListenAddr  = "127.0.0.1:0"
+	defaultDialTimeout = 5 * time.Second
 )
 
 func (c *DataPlaneConfig) validate() error {
@@ -69,10 +80,11 @@ func (c *DataPlaneConfig) validate() error {
 		c.Logger = slog.Default()
 	}
 	if c.StreamWindow == 0 {
-		c.StreamWindow = defaultStreamWindow
+		c.StreamWindow = DefaultStreamWindow
 	}
-	if c.StreamWindow < minStreamWindow {
-		return fmt.Errorf("network: DataPlaneConfig.StreamWindow %d is below yamux's minimum of %d", c.StreamWindow, minStreamWindow)
+	if c.StreamWindow < MinStreamWindow || c.StreamWindow > MaxStreamWindow {
+		return fmt.Errorf("network: DataPlaneConfig.StreamWindow %d is outside [%d, %d] (yamux's initial window to 1 GiB)",
+			c.StreamWindow, MinStreamWindow, MaxStreamWindow)
 	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = defaultDialTimeout
@@ -376,7 +388,8 @@ type wireConn struct {
 	held    [yamuxHeaderLen]byte
 	holding bool
 	bufs    net.Buffers
-	joined  []byte // under TLS: a held header and its body, one record
+	iov     [2][]byte // what bufs holds: the held header and the body
+	joined  []byte    // under TLS: a held header and its body, one record
 }
 
 // maxJoined bounds the body a held header is copied together with under
@@ -434,8 +447,12 @@ func (c *wireConn) Write(b []byte) (int, error) {
 	}
 	if c.holding {
 		c.holding = false
-		c.bufs = append(c.bufs[:0], c.held[:], b)
+		// WriteTo consumes the slice it is called on: point it at iov
+		// afresh each time rather than growing a new one.
+		c.iov = [2][]byte{c.held[:], b}
+		c.bufs = c.iov[:]
 		n, err := c.bufs.WriteTo(c.Conn)
+		c.iov = [2][]byte{}
 		c.d.sent.Add(n)
 		return max(int(n)-yamuxHeaderLen, 0), err
 	}

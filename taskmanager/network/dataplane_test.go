@@ -19,6 +19,7 @@ func TestNewDataPlaneValidates(t *testing.T) {
 		{Exchange: x},
 		{ID: "a"},
 		{ID: "a", Exchange: x, StreamWindow: 1024},
+		{ID: "a", Exchange: x, StreamWindow: MaxStreamWindow + 1},
 		{ID: "a", Exchange: x, DialTimeout: -time.Second},
 		{ID: "a", Exchange: x, ListenAddr: "127.0.0.1:-1"},
 	} {
@@ -178,8 +179,8 @@ func TestBackpressureBlocksTheProducer(t *testing.T) {
 	const (
 		credits = 2
 		frame   = 32 << 10
-		window  = 256 << 10
-		frames  = 64 // 2 MiB: far more than can be in flight
+		window  = DefaultStreamWindow
+		frames  = 3 * window / frame // far more than can be in flight
 	)
 	// At most credits frames in the inbox plus a window's worth in yamux,
 	// plus one frame being written and framing overhead.
@@ -534,6 +535,15 @@ func TestRemoteChannelCloseAndSendErrors(t *testing.T) {
 	if err := rc.Send(EventNone, make([]byte, MaxFramePayload)); err != nil {
 		t.Fatalf("Send of MaxFramePayload: %v", err)
 	}
+	// SendFrame takes the payload behind room for the header, which it
+	// writes there; the frame is what Send would have sent.
+	if err := rc.SendFrame(EventNone, make([]byte, FrameHeaderLen-1)); err == nil {
+		t.Error("SendFrame of a frame without room for its header succeeded")
+	}
+	framed := append(make([]byte, FrameHeaderLen), "records"...)
+	if err := rc.SendFrame(EventNone, framed); err != nil {
+		t.Fatal(err)
+	}
 	if err := rc.Send(EventEndOfStream, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -546,10 +556,13 @@ func TestRemoteChannelCloseAndSendErrors(t *testing.T) {
 	if err := rc.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []Event{EventNone, EventEndOfStream} {
+	for i, want := range []Event{EventNone, EventNone, EventEndOfStream} {
 		buf := <-in.Queue()
 		if buf.Event != want {
 			t.Fatalf("got %v, want %v", buf.Event, want)
+		}
+		if got := string(buf.Batch.(*Frame).Data); i == 1 && got != "records" {
+			t.Fatalf("SendFrame's payload arrived as %q", got)
 		}
 		in.Recycle(buf)
 	}

@@ -34,6 +34,11 @@ var (
 	ErrStreamReset = errors.New("network: stream reset by peer")
 )
 
+// FrameHeaderLen is the size of a frame's header: the kind byte and the
+// little-endian uint32 payload length. RemoteChannel.SendFrame takes frames
+// that begin with this much room for it.
+const FrameHeaderLen = 5
+
 // Wire constants; see the package documentation for the format.
 const (
 	streamMagic     = "SLCH"
@@ -43,7 +48,6 @@ const (
 	maxStreamHeader = 64 << 10 // JSON of a StreamHeader
 	maxHello        = 4 << 10  // JSON of a hello
 
-	frameHeaderLen   = 5 // kind byte and little-endian uint32 length
 	kindRecords      = 0
 	kindEndOfStream  = 1
 	kindBarrier      = 2 // payload: the checkpoint id, 8 bytes little-endian
@@ -193,7 +197,7 @@ func putFrameHeader(b []byte, ev Event, n int) {
 	default:
 		b[0] = kindRecords
 	}
-	binary.LittleEndian.PutUint32(b[1:frameHeaderLen], uint32(n))
+	binary.LittleEndian.PutUint32(b[1:FrameHeaderLen], uint32(n))
 }
 
 // readFrame reads one frame into f, reusing f.Data's capacity, and returns
@@ -201,7 +205,7 @@ func putFrameHeader(b []byte, ev Event, n int) {
 // io.ErrUnexpectedEOF if it ends inside one, and an error wrapping
 // ErrProtocol for a frame of unknown kind or over MaxFramePayload (checked
 // before the payload is read). hdr is scratch space for the header.
-func readFrame(r io.Reader, f *Frame, hdr *[frameHeaderLen]byte) (Event, error) {
+func readFrame(r io.Reader, f *Frame, hdr *[FrameHeaderLen]byte) (Event, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, err
 	}

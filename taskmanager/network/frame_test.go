@@ -111,7 +111,7 @@ func TestReadFrame(t *testing.T) {
 	in.Write(frameBytes(kindRecords, 3, []byte("abc")))
 	in.Write(frameBytes(kindRecords, 1, []byte("d")))
 	in.Write(frameBytes(kindEndOfStream, 0, nil))
-	var hdr [frameHeaderLen]byte
+	var hdr [FrameHeaderLen]byte
 	f := &Frame{}
 	ev, err := readFrame(&in, f, &hdr)
 	if err != nil || ev != EventNone || string(f.Data) != "abc" {
@@ -135,7 +135,7 @@ func TestReadFrame(t *testing.T) {
 }
 
 func TestReadFrameRejects(t *testing.T) {
-	var hdr [frameHeaderLen]byte
+	var hdr [FrameHeaderLen]byte
 	tests := []struct {
 		name  string
 		input []byte

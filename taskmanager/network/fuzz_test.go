@@ -13,7 +13,7 @@ import (
 // returns must encode back to the bytes it came from.
 func FuzzReadFrame(f *testing.F) {
 	frame := func(ev Event, payload []byte) []byte {
-		b := make([]byte, frameHeaderLen, frameHeaderLen+len(payload))
+		b := make([]byte, FrameHeaderLen, FrameHeaderLen+len(payload))
 		putFrameHeader(b, ev, len(payload))
 		return append(b, payload...)
 	}
@@ -27,7 +27,7 @@ func FuzzReadFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
 		var fr Frame
-		var hdr [frameHeaderLen]byte
+		var hdr [FrameHeaderLen]byte
 		var back []byte
 		for {
 			start := len(data) - r.Len()

@@ -73,7 +73,7 @@ func (d *DataPlane) serveStream(s *session, st *yamux.Stream) {
 	}
 
 	ch := inbox.Channel(h.Channel)
-	var hdr [frameHeaderLen]byte
+	var hdr [FrameHeaderLen]byte
 	for {
 		batch, err := ch.Acquire(s.ys.CloseChan())
 		if err != nil {

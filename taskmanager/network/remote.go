@@ -115,6 +115,27 @@ func (c *RemoteChannel) watch() {
 // Send returns ErrClosed after Abort or Close, or once the DataPlane is
 // closed, and ErrStreamReset once the consumer end is gone.
 func (c *RemoteChannel) Send(ev Event, payload []byte) error {
+	// One Write per frame: header and payload go to yamux together, so a
+	// frame costs one yamux data message per window's worth.
+	n := FrameHeaderLen + len(payload)
+	if cap(c.buf) < n {
+		c.buf = make([]byte, n)
+	}
+	frame := c.buf[:n]
+	copy(frame[FrameHeaderLen:], payload)
+	return c.SendFrame(ev, frame)
+}
+
+// SendFrame is Send for a producer that serializes its records behind
+// FrameHeaderLen bytes of room it leaves for the header: frame is that
+// room and then the payload. SendFrame writes the header into the room and
+// the frame to the stream as it is, saving Send's copy of the payload. The
+// frame may be reused once SendFrame returns.
+func (c *RemoteChannel) SendFrame(ev Event, frame []byte) error {
+	if len(frame) < FrameHeaderLen {
+		return fmt.Errorf("network: a frame of %d bytes has no room for its %d-byte header", len(frame), FrameHeaderLen)
+	}
+	payload := len(frame) - FrameHeaderLen
 	if c.aborted.Load() || c.closed {
 		return ErrClosed
 	}
@@ -124,38 +145,28 @@ func (c *RemoteChannel) Send(ev Event, payload []byte) error {
 	if ev > EventActive {
 		return fmt.Errorf("network: event %d cannot be sent to a remote channel", ev)
 	}
-	if want, fixed := eventPayload(ev); fixed && len(payload) != want {
+	if want, fixed := eventPayload(ev); fixed && payload != want {
 		// The reader would reset the stream for such a frame.
-		return fmt.Errorf("network: %s frame needs %d payload bytes, got %d", eventName(ev), want, len(payload))
+		return fmt.Errorf("network: %s frame needs %d payload bytes, got %d", eventName(ev), want, payload)
 	}
-	if len(payload) > MaxFramePayload {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(payload), MaxFramePayload)
+	if payload > MaxFramePayload {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, payload, MaxFramePayload)
 	}
 	select {
 	case <-c.gone:
 		return c.sendErr(nil)
 	default:
 	}
-	// One Write per frame: header and payload go to yamux together, so a
-	// frame costs one yamux data message per window's worth (yamux writes
-	// its 12-byte header and the body with two syscalls; two Writes would
-	// double that). The copy is cheap next to a syscall. Frames are
-	// capped at MaxFramePayload, and yamux queues one chunk of at most
-	// the window per stream at a time, so streams sharing the connection
-	// take turns chunk by chunk: one stream's large writes cannot starve
-	// the others.
-	n := frameHeaderLen + len(payload)
-	if cap(c.buf) < n {
-		c.buf = make([]byte, n)
-	}
-	frame := c.buf[:n]
-	putFrameHeader(frame, ev, len(payload))
-	copy(frame[frameHeaderLen:], payload)
+	// Frames are capped at MaxFramePayload, and yamux queues one chunk of
+	// at most the window per stream at a time, so streams sharing the
+	// connection take turns chunk by chunk: one stream's large writes
+	// cannot starve the others.
+	putFrameHeader(frame, ev, payload)
 	if err := c.write(frame); err != nil {
 		return c.sendErr(err)
 	}
 	if ev == EventNone && c.bytes != nil {
-		c.bytes.Add(int64(len(payload)))
+		c.bytes.Add(int64(payload))
 	}
 	if ev == EventEndOfStream {
 		c.ended = true

@@ -27,13 +27,13 @@ func TestWatermarkFramesRoundTrip(t *testing.T) {
 		if f.ev == EventWatermark {
 			payload = binary.LittleEndian.AppendUint64(nil, uint64(f.wm))
 		}
-		b := make([]byte, frameHeaderLen+len(payload))
+		b := make([]byte, FrameHeaderLen+len(payload))
 		putFrameHeader(b, f.ev, len(payload))
-		copy(b[frameHeaderLen:], payload)
+		copy(b[FrameHeaderLen:], payload)
 		stream = append(stream, b...)
 	}
 	r := bytes.NewReader(stream)
-	var hdr [frameHeaderLen]byte
+	var hdr [FrameHeaderLen]byte
 	got := new(Frame)
 	for i, want := range frames {
 		ev, err := readFrame(r, got, &hdr)
@@ -64,7 +64,7 @@ func TestMalformedWatermarkFramesAreRefused(t *testing.T) {
 		"an active with a payload": {kindActive, 2, 0, 0, 0, 1, 2},
 		"an unknown kind":          {kindActive + 1, 0, 0, 0, 0},
 	} {
-		var hdr [frameHeaderLen]byte
+		var hdr [FrameHeaderLen]byte
 		if _, err := readFrame(bytes.NewReader(frame), new(Frame), &hdr); !errors.Is(err, ErrProtocol) {
 			t.Errorf("%s: err = %v, want a protocol error", name, err)
 		}
