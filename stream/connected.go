@@ -111,10 +111,11 @@ func feedInput[IN any](head input[IN], n *node) func(*network.Buffer) int {
 				dec = c
 			}
 			if raw > 0 {
-				decoded = decodeRaw(batch.Data, decoded[:0], raw, n.name)
-			} else {
-				decoded = decodeFrame(dec, batch.Data, decoded[:0], n.name)
+				recs := viewRaw[IN](batch.Data, raw, n.name)
+				head.push(recs)
+				return len(recs)
 			}
+			decoded = decodeFrame(dec, batch.Data, decoded[:0], n.name)
 			head.push(decoded)
 			clear(decoded)
 			return len(decoded)

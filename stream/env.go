@@ -255,9 +255,14 @@ func (e *Environment) runTaskManager(ctx context.Context, name string) int {
 		log.Error("sluice taskmanager: planning the job", "err", err)
 		return 2
 	}
-	slots, _ := strconv.Atoi(os.Getenv(agent.EnvSlots))
-	memory, _ := strconv.ParseInt(os.Getenv(agent.EnvManagedMemory), 10, 64)
-	agent.SizeProcs(slots, os.Getenv, log)
+	slots, err1 := agent.EnvInt(os.Getenv, agent.EnvSlots)
+	memory, err2 := agent.EnvInt(os.Getenv, agent.EnvManagedMemory)
+	window, err3 := agent.EnvInt(os.Getenv, agent.EnvStreamWindow)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		log.Error("sluice taskmanager: bad setting", "err", err)
+		return 2
+	}
+	agent.SizeProcs(int(slots), os.Getenv, log)
 	if path := os.Getenv("SLUICE_CPUPROFILE"); path != "" {
 		// Profile the TaskManager until it exits: SLUICE_CPUPROFILE=DIR
 		// writes DIR/<taskmanager id>.pprof.
@@ -267,8 +272,8 @@ func (e *Environment) runTaskManager(ctx context.Context, name string) int {
 		}
 	}
 	cfg := agent.Config{
-		JobManager: os.Getenv(agent.EnvJobManager), ID: os.Getenv(agent.EnvID), Slots: slots,
-		ManagedMemory: memory, DataAddr: os.Getenv(agent.EnvDataAddr), Program: e, Graph: g, Logger: log,
+		JobManager: os.Getenv(agent.EnvJobManager), ID: os.Getenv(agent.EnvID), Slots: int(slots),
+		ManagedMemory: memory, StreamWindow: window, DataAddr: os.Getenv(agent.EnvDataAddr), Program: e, Graph: g, Logger: log,
 		MetricsAddr: os.Getenv(agent.EnvMetricsAddr),
 		Consul:      os.Getenv(agent.EnvConsul), ConsulToken: os.Getenv(agent.EnvConsulToken), Cluster: os.Getenv(agent.EnvCluster),
 	}

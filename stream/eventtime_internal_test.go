@@ -296,7 +296,7 @@ func TestRemoteWriterSendsWatermarksAfterItsRecords(t *testing.T) {
 	wrote := make(chan struct{})
 	go func() {
 		defer close(wrote)
-		writeEvents(&frameWriter[int64]{rc: rc, c: c, sent: &sent})
+		writeEvents(newFrameWriter[int64](rc, &sent))
 	}()
 	got := eventLog(t, in, func(b *network.Buffer) string {
 		return fmt.Sprint(decodeFrame(c, b.Batch.(*network.Frame).Data, nil, "test"))

@@ -118,18 +118,19 @@ func decodeFrame[T any](c codec.Codec[T], data []byte, recs []T, op string) []T 
 	return recs
 }
 
-// decodeRaw copies records whose encoding is their memory image out of a
-// frame in bulk.
-func decodeRaw[T any](data []byte, recs []T, size int, op string) []T {
+// viewRaw returns the records of a frame whose encoding is their memory
+// image without copying them: a slice of T over data. Such types are byte
+// arrays (alignment 1), so any frame is aligned for them. The view is valid
+// while data is, which is as long as a batch from memory is: until the
+// push it is handed to returns and the frame goes back to its reader.
+func viewRaw[T any](data []byte, size int, op string) []T {
 	if len(data)%size != 0 {
 		fail(fmt.Errorf("operator %q: a frame of %d bytes is not a whole number of %d-byte records", op, len(data), size))
 	}
-	k := len(data) / size
-	recs = slices.Grow(recs, k)[:k]
-	if k > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&recs[0])), len(data)), data)
+	if len(data) == 0 {
+		return nil
 	}
-	return recs
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(data))), len(data)/size)
 }
 
 func (n *node) setParallelism(p int) {

@@ -3,8 +3,10 @@ package stream
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/stream/codec"
+	"github.com/sluicehq/sluice/taskmanager/network"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
@@ -25,14 +27,17 @@ func TestRawRecordsCopyInBulk(t *testing.T) {
 	for _, r := range recs {
 		perRecord = c.Append(perRecord, r)
 	}
-	w := &frameWriter[rawRec]{raw: size}
+	w := newFrameWriter[rawRec](nil, nil)
 	w.addRaw(recs[:7])
-	if string(w.buf) != string(perRecord[:7*size]) || w.n != 7 {
+	if string(w.buf[network.FrameHeaderLen:]) != string(perRecord[:7*size]) || w.n != 7 {
 		t.Fatalf("bulk encoding differs from the codec's")
 	}
-	got := decodeRaw[rawRec](perRecord, nil, size, "op")
+	got := viewRaw[rawRec](perRecord, size, "op")
 	if len(got) != len(recs) || got[42] != recs[42] || got[99] != recs[99] {
 		t.Fatalf("decoded %d records, differing from the sent ones", len(got))
+	}
+	if len(viewRaw[rawRec](nil, size, "op")) != 0 {
+		t.Fatal("an empty frame has records")
 	}
 }
 
@@ -43,5 +48,27 @@ func TestRawFrameOfTheWrongLengthFails(t *testing.T) {
 			t.Fatalf("recovered %v", f)
 		}
 	}()
-	decodeRaw[rawRec](make([]byte, 13), nil, 12, "op")
+	viewRaw[rawRec](make([]byte, 13), 12, "op")
+}
+
+func TestFramesGrowWhileTheyFillFast(t *testing.T) {
+	limit := minFrame
+	for range 10 { // a busy channel: frames fill in 100µs
+		limit = nextFrameLimit(limit, true, 100*time.Microsecond)
+	}
+	if limit != maxFrame {
+		t.Fatalf("a busy channel's frames grew to %d bytes, want %d", limit, maxFrame)
+	}
+	if l := nextFrameLimit(limit, true, 1500*time.Microsecond); l != maxFrame {
+		t.Fatalf("a frame that filled in 1.5ms changed the limit to %d; between 1 and 2 ms it holds", l)
+	}
+	if l := nextFrameLimit(limit, true, 5*time.Millisecond); l != maxFrame/2 {
+		t.Fatalf("a frame that took 5ms to fill (or to send, under backpressure): limit %d, want %d", l, maxFrame/2)
+	}
+	for range 10 { // the buffer timeout flushes partial frames
+		limit = nextFrameLimit(limit, false, 10*time.Millisecond)
+	}
+	if limit != minFrame {
+		t.Fatalf("a slow channel's frames shrank to %d bytes, want %d", limit, minFrame)
+	}
 }

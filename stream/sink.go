@@ -175,6 +175,16 @@ type SinkWriter[T any] interface {
 	Close() error
 }
 
+// BatchWriter is a SinkWriter that takes records a batch at a time: the
+// sink calls WriteBatch, not Write, with each batch the task hands it (up
+// to a frame's or a batch's worth of records). recs is valid only during
+// the call: copy what you keep. For sinks that write in bulk, and to save
+// a call per record.
+type BatchWriter[T any] interface {
+	SinkWriter[T]
+	WriteBatch(recs []T) error
+}
+
 // Finisher is a SinkWriter that wants to know when a bounded input has
 // ended: Finish is called once, after the last Write and before the last
 // Flush. It is not called when the job is cancelled or fails.
@@ -189,13 +199,23 @@ func AddSink[T any](s *DataStream[T], name string, newWriter func(subtask, paral
 		if err != nil {
 			return nil, err
 		}
-		return &userSink[T]{w: w}, nil
+		bw, _ := w.(BatchWriter[T])
+		return &userSink[T]{w: w, batch: bw}, nil
 	})
 }
 
-type userSink[T any] struct{ w SinkWriter[T] }
+type userSink[T any] struct {
+	w     SinkWriter[T]
+	batch BatchWriter[T] // w, if it takes batches
+}
 
 func (u *userSink[T]) push(recs []T) {
+	if u.batch != nil {
+		if err := u.batch.WriteBatch(recs); err != nil {
+			fail(err)
+		}
+		return
+	}
 	for _, v := range recs {
 		if err := u.w.Write(v); err != nil {
 			fail(err)

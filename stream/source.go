@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/sluicehq/sluice/taskmanager/task"
@@ -40,6 +41,18 @@ type CheckpointedReader[T any] interface {
 	Seek(position []byte) error
 }
 
+// BatchReader is a Reader that can append its next records to a batch
+// itself, which saves the Collector's call per record: the source calls
+// ReadBatch instead of Read. ReadBatch appends at most a few hundred
+// records to buf and returns it, like Read returns their count: none when
+// nothing is ready yet, and io.EOF (with the last records, or none) when a
+// bounded source is exhausted. The records in buf are the source's to
+// reuse after the call returns.
+type BatchReader[T any] interface {
+	Reader[T]
+	ReadBatch(buf []T) ([]T, error)
+}
+
 // readBatch is how many records the built-in readers emit per Read.
 const readBatch = 256
 
@@ -53,8 +66,8 @@ func FromSource[T any](env *Environment, name string, src Source[T]) *DataStream
 			return nil, err
 		}
 		op := &sourceOp[T]{ts: c.chain, idx: c.idx, r: r, out: out.(input[T]), em: newEmitter[T](c, out)}
-		if f, ok := r.(filler[T]); ok {
-			op.fill = f.fill
+		if br, ok := r.(BatchReader[T]); ok {
+			op.fill = br.ReadBatch
 		}
 		return op, nil
 	}
@@ -65,15 +78,10 @@ type sourceOp[T any] struct {
 	ts   *chainState
 	idx  int
 	r    Reader[T]
-	fill func([]T) ([]T, error)
+	fill func([]T) ([]T, error) // r's ReadBatch, if it has one
 	buf  []T
 	out  input[T]
 	em   *emitter[T]
-}
-
-// filler is a Reader that can fill a batch directly, skipping the Collector.
-type filler[T any] interface {
-	fill(buf []T) ([]T, error)
 }
 
 func (s *sourceOp[T]) read() (int, error) {
@@ -146,14 +154,14 @@ type indexReader[T any] struct {
 }
 
 func (r *indexReader[T]) Read(out Collector[T]) (int, error) {
-	buf, err := r.fill(nil)
+	buf, err := r.ReadBatch(nil)
 	for _, v := range buf {
 		out.Collect(v)
 	}
 	return len(buf), err
 }
 
-func (r *indexReader[T]) fill(buf []T) ([]T, error) {
+func (r *indexReader[T]) ReadBatch(buf []T) ([]T, error) {
 	n := int64(readBatch)
 	if r.end >= 0 {
 		if r.next >= r.end {
@@ -174,8 +182,11 @@ func (r *indexReader[T]) fill(buf []T) ([]T, error) {
 		n = min(n, due)
 	}
 	gen, next, step := r.gen, r.next, r.step
-	for range n {
-		buf = append(buf, gen(next))
+	k := len(buf)
+	buf = slices.Grow(buf, int(n))[:k+int(n)]
+	out := buf[k:]
+	for i := range out {
+		out[i] = gen(next)
 		next += step
 	}
 	r.next = next

@@ -3,11 +3,13 @@ package stream_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -467,5 +469,100 @@ func TestCancelUnboundedJob(t *testing.T) {
 		if ts.State != "cancelled" {
 			t.Fatalf("task %s is %s", ts.Name, ts.State)
 		}
+	}
+}
+
+// batchSum is a BatchWriter that adds up what it is given, counting calls.
+type batchSum struct {
+	mu                    *sync.Mutex
+	sum, records, batches *int64
+	writes                *int64
+}
+
+func (b batchSum) Write(v int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	*b.writes++
+	return nil
+}
+
+func (b batchSum) WriteBatch(recs []int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	*b.batches++
+	for _, v := range recs {
+		*b.sum += v
+	}
+	*b.records += int64(len(recs))
+	return nil
+}
+
+func (batchSum) Flush() error { return nil }
+func (batchSum) Close() error { return nil }
+
+func TestBatchWriterGetsEveryRecordInBatches(t *testing.T) {
+	const n = 100_000
+	env := stream.NewEnvironment().SetParallelism(2)
+	var mu sync.Mutex
+	var sum, records, batches, writes int64
+	doubled := stream.Map(stream.FromSequence(env, 1, n).Rebalance(), func(v int64) int64 { return 2 * v })
+	stream.AddSink(doubled, "Sum", func(int, int) (stream.SinkWriter[int64], error) {
+		return batchSum{mu: &mu, sum: &sum, records: &records, batches: &batches, writes: &writes}, nil
+	})
+	if _, err := env.Execute(testContext(t), "batch sink"); err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for v := int64(1); v <= n; v++ {
+		want += 2 * v
+	}
+	if sum != want || records != n {
+		t.Fatalf("the batch sink got %d records summing to %d, want %d summing to %d", records, sum, n, want)
+	}
+	if writes != 0 || batches == 0 || batches >= n/10 {
+		t.Fatalf("%d Writes and %d batches for %d records; want no Writes and batches of many records", writes, batches, n)
+	}
+}
+
+// batchSource is a bounded source of 1..n whose reader appends batches.
+type batchSource struct{ n int64 }
+
+func (s batchSource) Bounded() bool { return true }
+func (s batchSource) Open(subtask, parallelism int) (stream.Reader[int64], error) {
+	p := int64(parallelism)
+	return &batchReader{next: 1 + int64(subtask)*s.n/p, end: 1 + int64(subtask+1)*s.n/p}, nil
+}
+
+type batchReader struct{ next, end int64 }
+
+func (r *batchReader) Read(stream.Collector[int64]) (int, error) {
+	return 0, errors.New("Read called on a BatchReader")
+}
+
+func (r *batchReader) ReadBatch(buf []int64) ([]int64, error) {
+	for range 100 {
+		if r.next == r.end {
+			return buf, io.EOF
+		}
+		buf = append(buf, r.next)
+		r.next++
+	}
+	return buf, nil
+}
+
+func (r *batchReader) Close() error { return nil }
+
+func TestBatchReaderFeedsTheSource(t *testing.T) {
+	const n = 10_007
+	env := stream.NewEnvironment().SetParallelism(2)
+	sum := stream.Collect(stream.Reduce(stream.KeyBy(stream.FromSource[int64](env, "Batches", batchSource{n}),
+		func(int64) int64 { return 0 }), func(a, b int64) int64 { return a + b }))
+	if _, err := env.Execute(testContext(t), "batch source"); err != nil {
+		t.Fatal(err)
+	}
+	// One running sum per record; the largest is the sum of them all.
+	got := sum.Results()
+	if len(got) != n || slices.Max(got) != n*(n+1)/2 {
+		t.Fatalf("%d running sums, the largest %d; want %d and %d", len(got), slices.Max(got), n, n*(n+1)/2)
 	}
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/sluicehq/sluice/jobmanager/jobgraph"
@@ -146,24 +147,52 @@ func (w *chanWriter[T]) end() {
 	w.send(network.EventEndOfStream)
 }
 
-// frameBytes is the size at which a frame of serialized records is sent.
-const frameBytes = 32 << 10
+// Frames of serialized records are sent when they hold about a
+// millisecond of the channel's records, between minFrame and maxFrame
+// bytes (or earlier, when the buffer timeout or an event flushes them). A
+// channel that fills frames faster than frameFill gets larger ones, so
+// that a busy channel costs few syscalls per byte (a 256 KiB write costs
+// the kernel much less per byte than eight of 32 KiB), while a slow one
+// keeps small frames: its records wait at most about frameFill for a
+// frame to fill, and its consumer's buffers stay small.
+const (
+	minFrame  = 32 << 10
+	maxFrame  = 256 << 10
+	frameFill = time.Millisecond
+)
 
-// frameWriter serializes records into frames for a remote channel.
+// frameWriter serializes records into frames for a remote channel. Its
+// buf starts with network.FrameHeaderLen bytes of room for the frame's
+// header, so that a full frame goes to the channel without another copy.
 type frameWriter[T any] struct {
-	rc   *network.RemoteChannel
-	c    codec.Codec[T]
-	raw  int // size of a T whose encoding is its memory image, else 0
-	buf  []byte
-	n    int // records in buf
-	sent *atomic.Int64
+	rc    *network.RemoteChannel
+	c     codec.Codec[T]
+	raw   int // size of a T whose encoding is its memory image, else 0
+	buf   []byte
+	n     int // records in buf
+	limit int // payload size at which a frame is sent: minFrame to maxFrame
+	last  time.Time
+	sent  *atomic.Int64
 }
+
+func newFrameWriter[T any](rc *network.RemoteChannel, sent *atomic.Int64) *frameWriter[T] {
+	c, err := codec.For[T]()
+	if err != nil {
+		fail(err) // Plan checked every exchanged type
+	}
+	raw, _ := codec.RawSize[T]()
+	buf := make([]byte, network.FrameHeaderLen, network.FrameHeaderLen+minFrame+minFrame/4)
+	return &frameWriter[T]{rc: rc, c: c, raw: raw, buf: buf, limit: minFrame, sent: sent}
+}
+
+// size is the payload in buf.
+func (w *frameWriter[T]) size() int { return len(w.buf) - network.FrameHeaderLen }
 
 func (w *frameWriter[T]) add(v T) {
 	w.buf = w.c.Append(w.buf, v)
 	w.n++
-	if len(w.buf) >= frameBytes {
-		w.send()
+	if w.size() >= w.limit {
+		w.send(true)
 	}
 }
 
@@ -180,30 +209,50 @@ func (w *frameWriter[T]) addAll(recs []T) {
 // addRaw copies records whose encoding is their memory image in bulk.
 func (w *frameWriter[T]) addRaw(recs []T) {
 	for len(recs) > 0 {
-		k := min(len(recs), max((frameBytes-len(w.buf))/w.raw, 1))
+		k := min(len(recs), max((w.limit-w.size())/w.raw, 1))
 		w.buf = append(w.buf, unsafe.Slice((*byte)(unsafe.Pointer(&recs[0])), k*w.raw)...)
 		w.n += k
 		recs = recs[k:]
-		if len(w.buf) >= frameBytes {
-			w.send()
+		if w.size() >= w.limit {
+			w.send(true)
 		}
 	}
 }
 
-func (w *frameWriter[T]) send() {
-	if len(w.buf) > network.MaxFramePayload {
-		fail(fmt.Errorf("a record of %d bytes does not fit the data plane's %d-byte frames", len(w.buf), network.MaxFramePayload))
+// send sends the frame in buf; full says it reached the limit, rather
+// than being flushed early. It sizes the next frame by how fast this one
+// filled.
+func (w *frameWriter[T]) send(full bool) {
+	if w.size() > network.MaxFramePayload {
+		fail(fmt.Errorf("a record of %d bytes does not fit the data plane's %d-byte frames", w.size(), network.MaxFramePayload))
 	}
-	if err := w.rc.Send(network.EventNone, w.buf); err != nil {
+	if err := w.rc.SendFrame(network.EventNone, w.buf); err != nil {
 		fail(err)
 	}
 	w.sent.Add(int64(w.n))
-	w.buf, w.n = w.buf[:0], 0
+	w.buf, w.n = w.buf[:network.FrameHeaderLen], 0
+	now := time.Now()
+	w.limit = nextFrameLimit(w.limit, full, now.Sub(w.last))
+	w.last = now
+}
+
+// nextFrameLimit sizes the next frame of a channel whose last frame, of
+// limit bytes, filled (full) or was flushed early in took: a frame that
+// filled in under frameFill doubles the next, one that was flushed early
+// or took over twice that halves it, within minFrame and maxFrame.
+func nextFrameLimit(limit int, full bool, took time.Duration) int {
+	switch {
+	case full && took < frameFill:
+		return min(2*limit, maxFrame)
+	case !full || took > 2*frameFill:
+		return max(limit/2, minFrame)
+	}
+	return limit
 }
 
 func (w *frameWriter[T]) flush() {
 	if w.n > 0 {
-		w.send()
+		w.send(false)
 	}
 }
 
@@ -245,12 +294,7 @@ func newPartitionWriter[T any](s writerSpec) any {
 	ws := make([]sender[T], len(s.channels))
 	for i, ch := range s.channels {
 		if ch.Remote != nil {
-			c, err := codec.For[T]()
-			if err != nil {
-				fail(err) // Plan checked every exchanged type
-			}
-			raw, _ := codec.RawSize[T]()
-			ws[i] = &frameWriter[T]{rc: ch.Remote, c: c, raw: raw, buf: make([]byte, 0, frameBytes+frameBytes/4), sent: s.sent}
+			ws[i] = newFrameWriter[T](ch.Remote, s.sent)
 		} else {
 			ws[i] = &chanWriter[T]{ch: ch.Local, size: s.batchSize, done: s.done, sent: s.sent}
 		}
