@@ -350,7 +350,7 @@ func TestFlagsAsBefore(t *testing.T) {
 		"--restart-max-failures", "9", "--restart-interval", "3m", "--restart-initial-delay", "2s", "--restart-max-delay", "7m",
 		"--state-backend", "/opt/backend", "--state-backend-setting", "bucket=b", "--state-backend-setting", "path_style=true",
 		"--share-state-backend", "--id", "jm-1", "--consul", "c:8500", "--consul-token", "ct", "--cluster", "prod",
-		"--advertise-host", "10.0.0.1", "--log-level", "debug", "--max-artifact-size", "2GiB",
+		"--advertise-host", "10.0.0.1", "--log-level", "debug", "--max-artifact-size", "2GiB", "--stream-window", "4MiB",
 		"--nomad-addr", "http://n:4646", "--nomad-token", "nt", "--nomad-region", "eu", "--nomad-namespace", "ns",
 		"--nomad-datacenters", "dc1, dc2", "--nomad-node-pool", "pool", "--nomad-driver", "docker", "--nomad-docker-image", "img",
 		"--nomad-constraint", "attr.kernel.name = linux", "--nomad-constraint", "distinct_hosts",
@@ -368,7 +368,7 @@ func TestFlagsAsBefore(t *testing.T) {
 		Interval: 3 * time.Minute, InitialDelay: 2 * time.Second, MaxDelay: 7 * time.Minute}
 	want.StateBackend, want.StateBackendSettings, want.ShareStateBackend = "/opt/backend", map[string]string{"bucket": "b", "path_style": "true"}, true
 	want.ID, want.Consul, want.ConsulToken, want.Cluster, want.AdvertiseHost = "jm-1", "c:8500", "ct", "prod", "10.0.0.1"
-	want.MaxArtifactBytes = 2 << 30
+	want.MaxArtifactBytes, want.StreamWindow = 2<<30, 4<<20
 	want.Nomad = nomad.ProviderConfig{Address: "http://n:4646", Token: "nt", Region: "eu", Namespace: "ns",
 		Datacenters: []string{"dc1", "dc2"}, NodePool: "pool", Driver: "docker", DockerImage: "img",
 		Constraints: []nomad.Constraint{{Attribute: "${attr.kernel.name}", Operator: "=", Value: "linux"}, {Operator: "distinct_hosts", Value: "true"}},
@@ -498,5 +498,14 @@ func TestTLSSettings(t *testing.T) {
 	}
 	if c.TLS.CertFile != "c.pem" || c.TLS.KeyFile != "k.pem" || c.TLS.CAFile != "" {
 		t.Errorf("TLS = %+v; want the flags'", c.TLS)
+	}
+}
+
+func TestStreamWindowOutOfRange(t *testing.T) {
+	for _, v := range []string{"64KiB", "2GiB"} {
+		_, err := resolve(t, []string{"--stream-window", v}, nil)
+		if err == nil || !strings.Contains(err.Error(), "stream_window: "+v+" is outside 256KiB to 1GiB") {
+			t.Errorf("--stream-window %s: %v", v, err)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/jobmanager/restart"
 	"github.com/sluicehq/sluice/jobmanager/server"
 	"github.com/sluicehq/sluice/nomad"
+	"github.com/sluicehq/sluice/taskmanager/network"
 )
 
 // DefaultLogLevel is the level of the log when log_level is not set.
@@ -36,6 +37,7 @@ func Defaults() File {
 		HTTPAddr: &d.HTTPAddr, RPCAddr: &d.RPCAddr, DataDir: &d.DataDir, Provider: &d.Provider,
 		Slots:             &d.SlotsPerTaskManager,
 		TaskManagerMemory: ptr(FormatSize(d.TaskManagerMemory)),
+		StreamWindow:      ptr(FormatSize(d.StreamWindow)),
 		MaxArtifactSize:   ptr(FormatSize(defaultMaxArtifactBytes)),
 		SlotTimeout:       ptr(FormatDuration(d.SlotTimeout)),
 		MaxEndedJobs:      ptr(d.MaxEndedJobs),
@@ -118,6 +120,17 @@ func (f File) Config() (server.Config, error) {
 			errs = append(errs, fmt.Errorf("taskmanager_memory: %w", err))
 		}
 		c.TaskManagerMemory = n
+	}
+	if f.StreamWindow != nil {
+		n, err := f.StreamWindow.Bytes()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("stream_window: %w", err))
+		case n < network.MinStreamWindow || n > network.MaxStreamWindow:
+			errs = append(errs, fmt.Errorf("stream_window: %s is outside %s to %s", *f.StreamWindow,
+				FormatSize(network.MinStreamWindow), FormatSize(network.MaxStreamWindow)))
+		}
+		c.StreamWindow = n
 	}
 	if f.MaxArtifactSize != nil {
 		n, err := f.MaxArtifactSize.Bytes()

@@ -41,6 +41,12 @@ type File struct {
 	// Managed memory of each TaskManager the local or nomad provider
 	// starts, shared by its slots for network buffers and keyed state.
 	TaskManagerMemory *Size `hcl:"taskmanager_memory,optional" flag:"taskmanager-memory"`
+	// Receive window of each data-plane stream into the TaskManagers the
+	// local or nomad provider starts: how far a producer may run ahead of
+	// a consumer on another TaskManager. A busy channel needs several of
+	// its frames (up to 256 KiB each) in flight; each stream may hold
+	// this much memory while its consumer lags. 256 KiB to 1 GiB.
+	StreamWindow *Size `hcl:"stream_window,optional" flag:"stream-window"`
 	// How long a job waits for enough free slots before it fails.
 	SlotTimeout *Duration `hcl:"slot_timeout,optional" flag:"slot-timeout"`
 	// How many ended jobs the JobManager keeps for jmctl, the REST API and

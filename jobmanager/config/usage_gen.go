@@ -14,6 +14,7 @@ var descriptions = map[string]string{
 	"provider":               "Where TaskManagers come from: local (child processes started from each job's binary), standalone (started by hand) or nomad (Nomad allocations of each job's binary).",
 	"slots":                  "Slots of each TaskManager the local or nomad provider starts. A job gets ceil(slots it needs / slots) TaskManagers.",
 	"taskmanager_memory":     "Managed memory of each TaskManager the local or nomad provider starts, shared by its slots for network buffers and keyed state.",
+	"stream_window":          "Receive window of each data-plane stream into the TaskManagers the local or nomad provider starts: how far a producer may run ahead of a consumer on another TaskManager. A busy channel needs several of its frames (up to 256 KiB each) in flight; each stream may hold this much memory while its consumer lags. 256 KiB to 1 GiB.",
 	"slot_timeout":           "How long a job waits for enough free slots before it fails.",
 	"max_ended_jobs":         "How many ended jobs the JobManager keeps for jmctl, the REST API and the dashboard; the oldest beyond it are forgotten.",
 	"buffer_timeout":         "Longest a record waits in a partly filled output buffer while its task is busy: lower means less latency, higher more throughput.",

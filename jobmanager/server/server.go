@@ -39,6 +39,7 @@ import (
 	"github.com/sluicehq/sluice/nomad"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/taskmanager/agent"
+	"github.com/sluicehq/sluice/taskmanager/network"
 	"github.com/sluicehq/sluice/taskmanager/task"
 )
 
@@ -67,7 +68,11 @@ type Config struct {
 	SlotsPerTaskManager int
 	// TaskManagerMemory is the managed memory of each local TaskManager (default 1 GiB).
 	TaskManagerMemory int64
-	SlotTimeout       time.Duration // default 2 min
+	// StreamWindow is the data plane's receive window per inbound stream
+	// of the TaskManagers the providers start, in bytes (default
+	// network.DefaultStreamWindow).
+	StreamWindow int64
+	SlotTimeout  time.Duration // default 2 min
 	// MaxEndedJobs is how many ended jobs are kept for inspection
 	// (default 1000).
 	MaxEndedJobs      int
@@ -134,7 +139,8 @@ func DefaultConfig() Config {
 		RPCAddr: "127.0.0.1:6123", HTTPAddr: "127.0.0.1:8081",
 		DataDir:  filepath.Join(os.TempDir(), "sluice-jobmanager"),
 		Provider: ProviderLocal, SlotsPerTaskManager: runtime.NumCPU(), TaskManagerMemory: 1 << 30,
-		SlotTimeout: 2 * time.Minute, MaxEndedJobs: jobmanager.DefaultMaxEndedJobs, HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second,
+		StreamWindow: network.DefaultStreamWindow,
+		SlotTimeout:  2 * time.Minute, MaxEndedJobs: jobmanager.DefaultMaxEndedJobs, HeartbeatInterval: time.Second, HeartbeatTimeout: 5 * time.Second,
 		Restart: restart.DefaultConfig(), Exchange: task.DefaultConfig(), StateBackend: BackendMemory,
 	}
 }
@@ -161,6 +167,12 @@ func (c *Config) validate() error {
 	}
 	if c.TaskManagerMemory <= 0 {
 		c.TaskManagerMemory = d.TaskManagerMemory
+	}
+	if c.StreamWindow <= 0 {
+		c.StreamWindow = d.StreamWindow
+	}
+	if c.StreamWindow < network.MinStreamWindow || c.StreamWindow > network.MaxStreamWindow {
+		return fmt.Errorf("stream window of %d bytes (stream_window, --stream-window): want %d (256 KiB) to %d (1 GiB)", c.StreamWindow, network.MinStreamWindow, network.MaxStreamWindow)
 	}
 	if c.SlotTimeout <= 0 {
 		c.SlotTimeout = d.SlotTimeout
@@ -562,6 +574,7 @@ func (s *Server) prepare(ctx context.Context, req api.SubmitRequest, id string, 
 			agent.EnvMode + "=" + agent.ModeTaskManager,
 			agent.EnvSlots + "=" + strconv.Itoa(slots),
 			agent.EnvManagedMemory + "=" + strconv.FormatInt(s.cfg.TaskManagerMemory, 10),
+			agent.EnvStreamWindow + "=" + strconv.FormatInt(s.cfg.StreamWindow, 10),
 		}
 		if s.cfg.Provider == ProviderLocal {
 			// Each TaskManager serves its metrics on a free port and

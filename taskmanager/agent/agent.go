@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,7 @@ const (
 	EnvID            = "SLUICE_TASKMANAGER_ID" // the TaskManager's id
 	EnvSlots         = "SLUICE_SLOTS"          // number of slots
 	EnvManagedMemory = "SLUICE_MANAGED_MEMORY" // bytes
+	EnvStreamWindow  = "SLUICE_STREAM_WINDOW"  // bytes: the data plane's receive window per inbound stream
 	EnvDataAddr      = "SLUICE_DATA_ADDR"      // listen address of the data plane
 	EnvConsul        = "SLUICE_CONSUL"         // Consul agent address: find the leading JobManager there
 	EnvConsulToken   = "SLUICE_CONSUL_TOKEN"   // its ACL token
@@ -66,6 +68,21 @@ const (
 	EnvTLSCA         = "SLUICE_TLS_CA"         // CA bundle, PEM: the JobManager's control endpoint is dialed with TLS and verified against it, and so are peers on the data plane
 )
 
+// EnvInt returns the whole number in environment variable name, read with
+// getenv: 0 when it is unset or empty, an error naming the variable when
+// it is not a non-negative whole number.
+func EnvInt(getenv func(string) string, name string) (int64, error) {
+	s := getenv(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: want a whole number, 0 or more (unset for the default)", name, s)
+	}
+	return n, nil
+}
+
 // ErrRefused means the JobManager refused the registration.
 var ErrRefused = errors.New("registration refused")
 
@@ -78,7 +95,11 @@ type Config struct {
 	ID            string // default: host-pid
 	Slots         int    // default: number of CPUs
 	ManagedMemory int64  // default 1 GiB
-	DataAddr      string // default 127.0.0.1:0
+	// StreamWindow is the data plane's receive window per inbound stream,
+	// in bytes (default network.DefaultStreamWindow): how far each remote
+	// producer may run ahead of a consumer here.
+	StreamWindow int64
+	DataAddr     string // default 127.0.0.1:0
 	// Program and Graph are the job code and the graph it builds.
 	Program task.Program
 	Graph   *jobgraph.Graph
@@ -122,6 +143,10 @@ func (c *Config) validate() error {
 	}
 	if c.Slots == 0 {
 		c.Slots = runtime.NumCPU()
+	}
+	if c.StreamWindow != 0 && (c.StreamWindow < network.MinStreamWindow || c.StreamWindow > network.MaxStreamWindow) {
+		return fmt.Errorf("agent: stream window of %d bytes (%s); want %d (256 KiB) to %d (1 GiB)",
+			c.StreamWindow, EnvStreamWindow, network.MinStreamWindow, network.MaxStreamWindow)
 	}
 	if c.Token == "" {
 		c.Token = os.Getenv(EnvToken)
@@ -170,7 +195,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	exchange := network.NewExchange()
 	dp, err := network.NewDataPlane(network.DataPlaneConfig{ID: cfg.ID, ListenAddr: cfg.DataAddr, Exchange: exchange, Logger: log,
-		TLS: tc.dataServer, ClientTLS: tc.dataClient})
+		StreamWindow: uint32(cfg.StreamWindow), TLS: tc.dataServer, ClientTLS: tc.dataClient})
 	if err != nil {
 		return fmt.Errorf("agent: data plane: %w", err)
 	}

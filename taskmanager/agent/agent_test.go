@@ -102,3 +102,26 @@ func TestProcsFor(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvInt(t *testing.T) {
+	env := map[string]string{"A": "", "B": "262144", "C": "2MiB", "D": "-1"}
+	getenv := func(k string) string { return env[k] }
+	if n, err := EnvInt(getenv, "A"); n != 0 || err != nil {
+		t.Errorf("unset: %d, %v", n, err)
+	}
+	if n, err := EnvInt(getenv, "B"); n != 262144 || err != nil {
+		t.Errorf("262144: %d, %v", n, err)
+	}
+	for _, k := range []string{"C", "D"} {
+		if _, err := EnvInt(getenv, k); err == nil || !strings.Contains(err.Error(), k+"=") {
+			t.Errorf("%s=%q: %v, want an error naming it", k, env[k], err)
+		}
+	}
+}
+
+func TestStreamWindowOutOfRange(t *testing.T) {
+	cfg := Config{JobManager: "127.0.0.1:1", Program: noProgram{}, Graph: &jobgraph.Graph{}, Artifact: "x", StreamWindow: 1024}
+	if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), EnvStreamWindow) {
+		t.Fatalf("a 1 KiB stream window: %v, want an error naming %s", err, EnvStreamWindow)
+	}
+}
