@@ -78,7 +78,7 @@ func TestCollectorReadsSubtaskStats(t *testing.T) {
 	source.RecordsIn.Store(1000)
 	source.RecordsOut.Store(990)
 	source.BytesOut.Store(64 << 10)
-	source.BackpressureNanos.Store(int64(1500 * time.Millisecond))
+	source.BackpressureNanos.Add(int64(1500 * time.Millisecond))
 	sum.RecordsIn.Store(990)
 	sum.BytesIn.Store(64 << 10)
 	wm := time.Now().Add(-3 * time.Second).UnixMilli()

@@ -42,6 +42,13 @@
 // time, so streams sharing a connection take turns message by message: no
 // stream's large writes can starve the others. Each frame is one Write to
 // yamux, and the DataPlane writes each yamux data message with one syscall.
+// A producer that serializes behind FrameHeaderLen bytes of room hands the
+// frame over with SendFrame, which writes the header into that room rather
+// than copying the payload. How large frames are is the producer's choice
+// (package stream grows a busy channel's frames to 256 KiB, since large
+// writes cost the kernel less per byte); the default StreamWindow holds
+// several such frames, so that a busy producer seldom waits for a window
+// update.
 //
 // # Connections
 //

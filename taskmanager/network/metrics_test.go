@@ -10,7 +10,7 @@ import (
 func TestAcquireCountsOnlyTheTimeItWaits(t *testing.T) {
 	in := NewInbox(2, 2)
 	ch := in.Channel(1)
-	var blocked atomic.Int64
+	var blocked WaitTime
 	ch.CountBlocked(&blocked)
 	if in.Buffers() != 4 || in.BuffersInUse() != 0 {
 		t.Fatalf("buffers %d, in use %d; want 4 and 0", in.Buffers(), in.BuffersInUse())
@@ -29,8 +29,11 @@ func TestAcquireCountsOnlyTheTimeItWaits(t *testing.T) {
 		t.Fatalf("%d buffers in use, want 2 (both queued)", n)
 	}
 	const hold = 30 * time.Millisecond
+	midWait := make(chan int64, 1)
 	go func() {
 		time.Sleep(hold)
+		// The producer is still waiting: its wait counts already.
+		midWait <- blocked.Load()
 		in.Recycle(<-in.Queue())
 	}()
 	start := time.Now()
@@ -40,6 +43,9 @@ func TestAcquireCountsOnlyTheTimeItWaits(t *testing.T) {
 	waited := time.Since(start)
 	if got := time.Duration(blocked.Load()); got < hold || got > waited {
 		t.Fatalf("counted %v; the wait took %v and at least %v", got, waited, hold)
+	}
+	if mid := <-midWait; mid < int64(hold) || mid > blocked.Load() {
+		t.Fatalf("during the wait %v counted, want at least %v and at most the final %v", time.Duration(mid), hold, time.Duration(blocked.Load()))
 	}
 	// One batch is back with the producer, one still queued.
 	if n := in.BuffersInUse(); n != 2 {
@@ -59,7 +65,8 @@ func TestRemoteChannelCountsBytesAndWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bytes, blocked atomic.Int64
+	var bytes atomic.Int64
+	var blocked WaitTime
 	rc.Count(&bytes, &blocked)
 	const frames = 50
 	errc := make(chan error, 1)

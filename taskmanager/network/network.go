@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // ErrClosed is returned by a blocking call whose task was cancelled, by
@@ -138,14 +137,14 @@ type Channel struct {
 	// goroutine writes it (metrics read it).
 	issued atomic.Int32
 	free   chan any
-	// blocked, if set, adds up the nanoseconds Acquire waited for a
-	// credit (the producer's backpressure).
-	blocked *atomic.Int64
+	// blocked, if set, adds up the time Acquire waits for a credit (the
+	// producer's backpressure).
+	blocked *WaitTime
 }
 
-// CountBlocked makes Acquire add the time it waits for a credit to ns. The
+// CountBlocked makes Acquire add the time it waits for a credit to w. The
 // producer calls it before its first Acquire.
-func (c *Channel) CountBlocked(ns *atomic.Int64) { c.blocked = ns }
+func (c *Channel) CountBlocked(w *WaitTime) { c.blocked = w }
 
 // Acquire returns a batch to fill: a recycled one, or nil when the producer
 // may allocate a new one. It blocks while all of the channel's credits are in
@@ -168,8 +167,8 @@ func (c *Channel) Acquire(done <-chan struct{}) (any, error) {
 	}
 	if c.blocked != nil {
 		// Only a wait is timed: no clock read while credits are free.
-		start := time.Now()
-		defer func() { c.blocked.Add(int64(time.Since(start))) }()
+		c.blocked.begin()
+		defer c.blocked.end()
 	}
 	select {
 	case b := <-c.free:

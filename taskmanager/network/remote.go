@@ -30,14 +30,17 @@ type RemoteChannel struct {
 
 	// Set by Count: where record payload bytes and the time spent in
 	// writes are added up (the producer's metrics).
-	bytes, blocked *atomic.Int64
+	bytes   *atomic.Int64
+	blocked *WaitTime
 }
 
 // Count makes Send add the payload bytes of every record frame to bytes
 // and the time each write takes, which is long while the consumer's
-// window is exhausted, to blockedNs. Either may be nil. The producer calls
+// window is exhausted, to blocked. Either may be nil. The producer calls
 // it before its first Send.
-func (c *RemoteChannel) Count(bytes, blockedNs *atomic.Int64) { c.bytes, c.blocked = bytes, blockedNs }
+func (c *RemoteChannel) Count(bytes *atomic.Int64, blocked *WaitTime) {
+	c.bytes, c.blocked = bytes, blocked
+}
 
 // Open opens a stream to the consumer on TaskManager peerID at peerAddr and
 // writes the header. The first Open to a peer dials it; later ones, and
@@ -180,9 +183,9 @@ func (c *RemoteChannel) write(frame []byte) error {
 		_, err := c.st.Write(frame)
 		return err
 	}
-	start := time.Now()
+	c.blocked.begin()
 	_, err := c.st.Write(frame)
-	c.blocked.Add(int64(time.Since(start)))
+	c.blocked.end()
 	return err
 }
 

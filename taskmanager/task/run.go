@@ -29,8 +29,8 @@ type Stats struct {
 	// BackpressureNanos is the time the task waited to send its output:
 	// for a credit of an in-process channel, and in data-plane writes,
 	// which block while the consumer's window is exhausted (it includes
-	// handing each frame to the connection).
-	BackpressureNanos atomic.Int64
+	// handing each frame to the connection). A wait in progress counts.
+	BackpressureNanos network.WaitTime
 
 	watermark    atomic.Int64
 	hasWatermark atomic.Bool
