@@ -13,6 +13,11 @@
 //	stream.Print(counts)
 //	res, err := env.Execute(ctx, "wordcount")
 //
+// Sources and sinks of your own are a Source (FromSource) and a SinkWriter
+// (AddSink). A Source's Reader that implements BatchReader, and a
+// SinkWriter that implements BatchWriter, take records a batch at a time,
+// which saves a call per record where the work is done in bulk.
+//
 // Per operator, the methods of DataStream and Sink set its name, uid,
 // parallelism, max parallelism, chaining (StartNewChain, DisableChaining) and
 // slot-sharing group; the Environment sets job-wide defaults.
