@@ -118,6 +118,9 @@ func (c *RemoteChannel) watch() {
 // Send returns ErrClosed after Abort or Close, or once the DataPlane is
 // closed, and ErrStreamReset once the consumer end is gone.
 func (c *RemoteChannel) Send(ev Event, payload []byte) error {
+	if len(payload) > MaxFramePayload { // before copying it anywhere
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(payload), MaxFramePayload)
+	}
 	// One Write per frame: header and payload go to yamux together, so a
 	// frame costs one yamux data message per window's worth.
 	n := FrameHeaderLen + len(payload)
