@@ -12,7 +12,7 @@ import (
 
 type rawRec [12]byte
 
-func TestRawRecordsCopyInBulk(t *testing.T) {
+func TestRawRecordsEncodeInBulkAndDecodeInPlace(t *testing.T) {
 	size, ok := codec.RawSize[rawRec]()
 	if !ok || size != 12 {
 		t.Fatalf("RawSize = %d, %v", size, ok)

@@ -47,7 +47,7 @@ func (w *WaitTime) Load() int64 {
 	return int64(t)
 }
 
-// Add adds d nanoseconds, as if waited (for tests and restored counts).
+// Add adds d nanoseconds, as if waited.
 func (w *WaitTime) Add(d int64) {
 	w.mu.Lock()
 	w.total += time.Duration(d)
